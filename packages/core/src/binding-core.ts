@@ -1,0 +1,140 @@
+import type { Binding, RebuildContext, RebuildRoutes, ReloaderLink, Version } from './contracts.js';
+import { ApphookError, ApphookOptionError } from './errors.js';
+import { describe } from './scope.js';
+
+export interface BindingCoreOptions<R> {
+  /** The user's function that builds routes from the database. */
+  rebuildRoutes: RebuildRoutes<R>;
+  /** Package name for messages, e.g. `'apphook/express'`. */
+  name: string;
+  /**
+   * Checks what `rebuildRoutes` returned and may turn it into what is swapped in (a Router from an array of
+   * route definitions, say). Throw to reject a build: the last good routes keep serving (G5).
+   */
+  prepare?(built: unknown, context: RebuildContext): R | Promise<R>;
+}
+
+export interface BindingCore<R> {
+  /** Pass this (or an object extending it) to `createReloader`. */
+  readonly binding: Binding<R>;
+  /** The routes now served, `undefined` before the first build. */
+  readonly current: R | undefined;
+  readonly version: Version | undefined;
+  /** The reloader this binding serves, once `createReloader` attached it. */
+  readonly link: ReloaderLink | undefined;
+  /**
+   * The routes a new request should use. Synchronous in `push` and `interval` modes once built (G7: no I/O,
+   * no allocation beyond the call); in `request` mode it first awaits the reloader's shared check. Before the
+   * first build it waits up to `waitMs`, then gives `undefined`: answer 503 with Retry-After.
+   */
+  acquire(waitMs: number): R | Promise<R | undefined>;
+}
+
+/**
+ * The part every framework binding shares: holds the current routes in one variable that a swap replaces
+ * (G6: a request keeps the reference it took), attaches to the reloader, and lets requests wait for the
+ * first build.
+ */
+export function createBindingCore<R>(options: BindingCoreOptions<R>): BindingCore<R> {
+  if (!options || typeof options.rebuildRoutes !== 'function') {
+    throw new ApphookOptionError(
+      `[${options?.name ?? 'apphook'}] rebuildRoutes must be a function ({ version, signal }) => routes, got ${describe(options?.rebuildRoutes)}`,
+    );
+  }
+  const { rebuildRoutes, name, prepare } = options;
+  let current: R | undefined;
+  let version: Version | undefined;
+  let link: ReloaderLink | undefined;
+  let firstWaiters: Array<() => void> = [];
+
+  const binding: Binding<R> = {
+    async rebuild(context) {
+      const built = await rebuildRoutes(context);
+      if (prepare) return prepare(built, context);
+      if (built === undefined || built === null) {
+        throw new ApphookError(
+          'E_REBUILD',
+          `[${name}] rebuildRoutes returned ${describe(built)} for version ${context.version}; return the routes to serve`,
+        );
+      }
+      return built;
+    },
+    swap(routes, info) {
+      current = routes;
+      version = info.version;
+      const waiters = firstWaiters;
+      firstWaiters = [];
+      for (const wake of waiters) wake();
+    },
+    attach(next) {
+      if (link && link !== next) {
+        throw new ApphookOptionError(
+          `[${name}] this binding already serves the reloader of scope '${link.scope}'; create one binding per reloader`,
+        );
+      }
+      link = next;
+    },
+    detach(previous) {
+      if (link === previous) link = undefined;
+    },
+  };
+
+  const waitFirst = (waitMs: number): Promise<R | undefined> => {
+    if (current !== undefined) return Promise.resolve(current);
+    if (waitMs <= 0) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        firstWaiters = firstWaiters.filter((w) => w !== wake);
+        resolve(undefined);
+      }, waitMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(current);
+      };
+      firstWaiters.push(wake);
+    });
+  };
+
+  return {
+    binding,
+    get current() {
+      return current;
+    },
+    get version() {
+      return version;
+    },
+    get link() {
+      return link;
+    },
+    acquire(waitMs) {
+      if (link?.mode === 'request') {
+        return link.check().then(() => waitFirst(waitMs));
+      }
+      if (current !== undefined) return current;
+      return waitFirst(waitMs);
+    },
+  };
+}
+
+export interface CallbackBindingOptions<R> {
+  /** Builds whatever this process needs from the database: a route map for a link builder, say. */
+  rebuildRoutes: RebuildRoutes<R>;
+}
+
+export interface CallbackBinding<R> extends Binding<R> {
+  /** The latest build, `undefined` before the first. */
+  readonly current: R | undefined;
+  readonly version: Version | undefined;
+}
+
+/**
+ * The binding for processes that are not HTTP servers (job workers, link builders): same guarantees, and
+ * the build is read from `binding.current` or `reloader.current`.
+ */
+export function callbackBinding<R>(options: CallbackBindingOptions<R>): CallbackBinding<R> {
+  const core = createBindingCore<R>({ rebuildRoutes: options?.rebuildRoutes, name: 'apphook/core' });
+  return Object.defineProperties(Object.assign({}, core.binding), {
+    current: { get: () => core.current, enumerable: true },
+    version: { get: () => core.version, enumerable: true },
+  }) as CallbackBinding<R>;
+}

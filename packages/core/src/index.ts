@@ -1,0 +1,52 @@
+export { AfterCommitQueue, runAfterCommitHooks } from './after-commit-queue.js';
+export {
+  type BindingCore,
+  type BindingCoreOptions,
+  type CallbackBinding,
+  type CallbackBindingOptions,
+  callbackBinding,
+  createBindingCore,
+} from './binding-core.js';
+export type {
+  AfterCommitHook,
+  AfterCommitOptions,
+  Binding,
+  HintListener,
+  Logger,
+  Notifier,
+  RebuildContext,
+  RebuildRoutes,
+  ReloaderLink,
+  ReloaderMode,
+  Subscription,
+  TokenStore,
+  Version,
+} from './contracts.js';
+export {
+  ApphookError,
+  type ApphookErrorCode,
+  ApphookOptionError,
+  ApphookRebuildError,
+  isApphookError,
+  toApphookError,
+} from './errors.js';
+export { createLogger } from './logger.js';
+export { type MemoryNotifier, memoryNotifier } from './memory-notifier.js';
+export {
+  type MemoryStore,
+  type MemoryStoreOptions,
+  type MemoryTransaction,
+  memoryStore,
+} from './memory-store.js';
+export type { ReloaderOptions } from './options.js';
+export {
+  createReloader,
+  type ErrorPhase,
+  type ReloadEvent,
+  type Reloader,
+  type ReloaderErrorEvent,
+  type ReloaderEvents,
+  type ReloaderStats,
+} from './reloader.js';
+export { assertScope, isValidScope, SCOPE_MAX_LENGTH } from './scope.js';
+export { backoffDelay, raceTimeout } from './timing.js';

@@ -1,0 +1,189 @@
+import { AfterCommitQueue, runAfterCommitHooks } from './after-commit-queue.js';
+import type {
+  AfterCommitHook,
+  AfterCommitOptions,
+  HintListener,
+  Logger,
+  Subscription,
+  TokenStore,
+  Version,
+} from './contracts.js';
+import { ApphookError } from './errors.js';
+import { createLogger } from './logger.js';
+import { assertScope } from './scope.js';
+
+/** The transaction handle of the in-memory store. */
+export interface MemoryTransaction {
+  /** Runs `fn` in a savepoint: a throw rolls back only what `fn` did, then rethrows. */
+  savepoint<T>(fn: (tx: MemoryTransaction) => Promise<T> | T): Promise<T>;
+  /** `true` once the root committed or rolled back; using it then throws. */
+  readonly closed: boolean;
+}
+
+export interface MemoryStoreOptions {
+  /**
+   * Deliver hints to `subscribe`rs after each commit, like Postgres LISTEN, so `mode: 'push'` works in a
+   * single process.
+   * @default true
+   */
+  push?: boolean;
+  /** Where after-commit hook errors go. @default console (warn and error only) */
+  logger?: Logger | false;
+}
+
+export interface MemoryStore extends TokenStore<MemoryTransaction> {
+  /** Runs `fn` in a transaction: bumps apply and hooks run only if `fn` resolves. */
+  transaction<T>(fn: (tx: MemoryTransaction) => Promise<T> | T): Promise<T>;
+  /** Committed versions, for tests and debugging. */
+  snapshot(): Record<string, Version>;
+}
+
+interface TxState {
+  staged: Map<string, Version>[];
+  hooks: AfterCommitQueue;
+  closed: boolean;
+}
+
+/**
+ * A real `TokenStore` kept in this process's memory: for single-process apps, tests and the core's own
+ * unit tests. It has the same transaction semantics as the SQL stores, savepoints included.
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  const committed = new Map<string, Version>();
+  const listeners = new Map<string, Set<HintListener>>();
+  const states = new WeakMap<MemoryTransaction, TxState>();
+  const push = options.push ?? true;
+  const logger = createLogger(options.logger);
+
+  const stateOf = (tx: MemoryTransaction): TxState => {
+    const state = states.get(tx);
+    if (!state) {
+      throw new ApphookError(
+        'E_OPTION',
+        '[apphook/core] memoryStore: the transaction handle does not belong to this store; pass the `tx` that store.transaction() gave you',
+      );
+    }
+    if (state.closed) {
+      throw new ApphookError('E_STATE', '[apphook/core] memoryStore: this transaction has already ended');
+    }
+    return state;
+  };
+
+  const visible = (state: TxState, scope: string): Version => {
+    for (let i = state.staged.length - 1; i >= 0; i--) {
+      const v = state.staged[i]?.get(scope);
+      if (v !== undefined) return v;
+    }
+    return committed.get(scope) ?? 0;
+  };
+
+  const makeHandle = (state: TxState): MemoryTransaction => {
+    const handle: MemoryTransaction = {
+      get closed() {
+        return state.closed;
+      },
+      async savepoint(fn) {
+        stateOf(handle);
+        state.staged.push(new Map());
+        state.hooks.begin();
+        try {
+          const result = await fn(handle);
+          const top = state.staged.pop() ?? new Map();
+          const parent = state.staged.at(-1);
+          for (const [scope, v] of top) parent?.set(scope, v);
+          state.hooks.release();
+          return result;
+        } catch (error) {
+          state.staged.pop();
+          state.hooks.rollback();
+          throw error;
+        }
+      },
+    };
+    states.set(handle, state);
+    return handle;
+  };
+
+  const store: MemoryStore = {
+    name: 'apphook/core memoryStore',
+
+    async read(scope) {
+      assertScope(scope, 'apphook/core');
+      return committed.get(scope) ?? 0;
+    },
+
+    async bump(tx, scope) {
+      assertScope(scope, 'apphook/core');
+      const state = stateOf(tx);
+      const next = visible(state, scope) + 1;
+      state.staged.at(-1)?.set(scope, next);
+      return next;
+    },
+
+    afterCommit(tx: MemoryTransaction | undefined, hook: AfterCommitHook, hookOptions?: AfterCommitOptions) {
+      if (tx === undefined) {
+        void runAfterCommitHooks([hook], (error) => report(error));
+        return;
+      }
+      stateOf(tx).hooks.add(hook, hookOptions);
+    },
+
+    async subscribe(scope, listener) {
+      assertScope(scope, 'apphook/core');
+      if (!push) {
+        throw new ApphookError('E_STATE', '[apphook/core] memoryStore was created with push: false');
+      }
+      let set = listeners.get(scope);
+      if (!set) {
+        set = new Set();
+        listeners.set(scope, set);
+      }
+      set.add(listener);
+      const subscription: Subscription = {
+        async close() {
+          set.delete(listener);
+        },
+      };
+      return subscription;
+    },
+
+    async transaction(fn) {
+      const state: TxState = { staged: [new Map()], hooks: new AfterCommitQueue(), closed: false };
+      state.hooks.begin();
+      const handle = makeHandle(state);
+      let result: Awaited<ReturnType<typeof fn>>;
+      try {
+        result = await fn(handle);
+      } catch (error) {
+        state.closed = true;
+        state.hooks.rollback();
+        throw error;
+      }
+      state.closed = true;
+      const changed = state.staged[0] ?? new Map<string, Version>();
+      for (const [scope, v] of changed) committed.set(scope, v);
+      const hooks = state.hooks.commit();
+      await runAfterCommitHooks(hooks, report);
+      if (push) {
+        for (const scope of changed.keys()) {
+          for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => listener.hint(scope));
+        }
+      }
+      return result;
+    },
+
+    snapshot() {
+      return Object.fromEntries(committed);
+    },
+
+    async close() {
+      listeners.clear();
+    },
+  };
+
+  function report(error: unknown): void {
+    logger.error('[apphook/core] an after-commit hook failed; the transaction itself committed', { error });
+  }
+
+  return store;
+}
