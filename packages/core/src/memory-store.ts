@@ -34,6 +34,8 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends TokenStore<MemoryTransaction> {
   /** Runs `fn` in a transaction: bumps apply and hooks run only if `fn` resolves. */
   transaction<T>(fn: (tx: MemoryTransaction) => Promise<T> | T): Promise<T>;
+  /** Runs `hook` after the outermost commit of `tx`, at once when `tx` is `undefined`. */
+  afterCommit(tx: MemoryTransaction | undefined, hook: AfterCommitHook, options?: AfterCommitOptions): void;
   /** Committed versions, for tests and debugging. */
   snapshot(): Record<string, Version>;
 }
@@ -42,6 +44,10 @@ interface TxState {
   staged: Map<string, Version>[];
   hooks: AfterCommitQueue;
   closed: boolean;
+  /** Row locks held until the root ends, like `SELECT .. FOR UPDATE`: concurrent bumps never lose one (G1). */
+  locks: Set<string>;
+  ended: Promise<void>;
+  end: () => void;
 }
 
 /**
@@ -51,6 +57,7 @@ interface TxState {
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const committed = new Map<string, Version>();
   const listeners = new Map<string, Set<HintListener>>();
+  const lockOwners = new Map<string, TxState>();
   const states = new WeakMap<MemoryTransaction, TxState>();
   const push = options.push ?? true;
   const logger = createLogger(options.logger);
@@ -114,7 +121,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async bump(tx, scope) {
       assertScope(scope, 'apphook/core');
-      const state = stateOf(tx);
+      let state = stateOf(tx);
+      for (let owner = lockOwners.get(scope); owner && owner !== state; owner = lockOwners.get(scope)) {
+        await owner.ended;
+        state = stateOf(tx);
+      }
+      lockOwners.set(scope, state);
+      state.locks.add(scope);
       const next = visible(state, scope) + 1;
       state.staged.at(-1)?.set(scope, next);
       return next;
@@ -148,20 +161,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
 
     async transaction(fn) {
-      const state: TxState = { staged: [new Map()], hooks: new AfterCommitQueue(), closed: false };
+      let end = () => {};
+      const ended = new Promise<void>((resolve) => {
+        end = resolve;
+      });
+      const state: TxState = {
+        staged: [new Map()],
+        hooks: new AfterCommitQueue(),
+        closed: false,
+        locks: new Set(),
+        ended,
+        end,
+      };
+      const finish = () => {
+        state.closed = true;
+        for (const scope of state.locks) if (lockOwners.get(scope) === state) lockOwners.delete(scope);
+        state.end();
+      };
       state.hooks.begin();
       const handle = makeHandle(state);
       let result: Awaited<ReturnType<typeof fn>>;
       try {
         result = await fn(handle);
       } catch (error) {
-        state.closed = true;
         state.hooks.rollback();
+        finish();
         throw error;
       }
-      state.closed = true;
       const changed = state.staged[0] ?? new Map<string, Version>();
       for (const [scope, v] of changed) committed.set(scope, v);
+      finish();
       const hooks = state.hooks.commit();
       await runAfterCommitHooks(hooks, report);
       if (push) {

@@ -193,6 +193,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       // Listen first, then read: a commit between the two is caught by the read (G9).
       if (this.mode !== 'interval') await this.subscribeChannels();
       let version: Version;
+      this.counters.reads++;
       try {
         version = this.validVersion(
           await raceTimeout(

@@ -1,0 +1,125 @@
+import {
+  type Binding,
+  type HintListener,
+  type MemoryTransaction,
+  memoryStore,
+  type RebuildContext,
+  type Subscription,
+  type TokenStore,
+} from '@apphook/core';
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * A memory store whose reads can be counted, held and failed, and whose native push can be driven by hand:
+ * the "controllable store" the core unit tests need.
+ */
+export function controllableStore(options: { push?: boolean } = {}) {
+  const inner = memoryStore({ push: false, logger: false });
+  const listeners = new Set<HintListener>();
+  const control = {
+    reads: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    /** When set, every read waits for it. */
+    gate: undefined as Deferred<void> | undefined,
+    /** Reads fail while this is > 0 (decremented per failure). */
+    failReads: 0,
+    listeners,
+    /** Commits a bump outside any reloader. */
+    async commit(scope = 'default'): Promise<number> {
+      return inner.transaction((tx) => inner.bump(tx, scope));
+    },
+  };
+  const store: TokenStore<MemoryTransaction> & { transaction: typeof inner.transaction } = {
+    name: 'test store',
+    async read(scope) {
+      control.reads++;
+      control.inFlight++;
+      control.maxInFlight = Math.max(control.maxInFlight, control.inFlight);
+      try {
+        if (control.gate) await control.gate.promise;
+        if (control.failReads > 0) {
+          control.failReads--;
+          throw new Error('read failed on purpose');
+        }
+        return await inner.read(scope);
+      } finally {
+        control.inFlight--;
+      }
+    },
+    bump: (tx, scope) => inner.bump(tx, scope),
+    afterCommit: (tx, hook, hookOptions) => inner.afterCommit?.(tx, hook, hookOptions),
+    transaction: (fn) => inner.transaction(fn),
+  };
+  if (options.push) {
+    store.subscribe = async (_scope: string, listener: HintListener): Promise<Subscription> => {
+      listeners.add(listener);
+      return {
+        async close() {
+          listeners.delete(listener);
+        },
+      };
+    };
+  }
+  return { store, control };
+}
+
+/** A binding whose builds are recorded and can be held, failed or slowed per version. */
+export function recordingBinding() {
+  const calls: RebuildContext[] = [];
+  const swaps: number[] = [];
+  const control = {
+    calls,
+    swaps,
+    inFlight: 0,
+    maxInFlight: 0,
+    /** version -> what the build does */
+    plan: new Map<number, 'throw' | Deferred<void>>(),
+    /** Builds for every version wait for this when set. */
+    gate: undefined as Deferred<void> | undefined,
+    failAll: false,
+    current: undefined as { version: number } | undefined,
+  };
+  const binding: Binding<{ version: number }> = {
+    async rebuild(context) {
+      calls.push(context);
+      control.inFlight++;
+      control.maxInFlight = Math.max(control.maxInFlight, control.inFlight);
+      try {
+        const step = control.plan.get(context.version);
+        if (control.gate) await control.gate.promise;
+        if (step === 'throw' || control.failAll)
+          throw new Error(`build ${context.version} failed on purpose`);
+        if (step) await step.promise;
+        return { version: context.version };
+      } finally {
+        control.inFlight--;
+      }
+    },
+    swap(routes, info) {
+      swaps.push(info.version);
+      control.current = routes;
+    },
+  };
+  return { binding, control };
+}
+
+/** Lets queued microtasks and promise chains settle without advancing fake time. */
+export async function flush(times = 20): Promise<void> {
+  for (let i = 0; i < times; i++) await Promise.resolve();
+}
