@@ -25,6 +25,7 @@ export type {
 export {
   ApphookError,
   type ApphookErrorCode,
+  type ApphookErrorOptions,
   ApphookOptionError,
   ApphookRebuildError,
   isApphookError,

@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { HintListener } from '@apphook/core';
+import { requireService, services } from '@apphook/test-suite/services';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ListenConnection } from '../src/listen-connection.js';
+
+const available = await requireService('postgres');
+
+function recorder() {
+  const events: string[] = [];
+  const listener: HintListener = {
+    hint: (scope) => events.push(`hint:${scope}`),
+    resync: () => events.push('resync'),
+    down: () => events.push('down'),
+  };
+  return { events, listener };
+}
+
+describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
+  const channel = `apphook_listen_${randomBytes(4).toString('hex')}`;
+  let admin: InstanceType<typeof pg.Client>;
+  const notify = (payload: string) => admin.query('SELECT pg_notify($1, $2)', [channel, payload]);
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: services.postgres });
+    await admin.connect();
+  });
+  afterAll(async () => {
+    await admin.end();
+  });
+
+  const open = (extra: Partial<ConstructorParameters<typeof ListenConnection>[0]> = {}) =>
+    new ListenConnection({
+      connection: { connectionString: services.postgres },
+      channel,
+      logger: false,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 200,
+      ...extra,
+    });
+
+  it('delivers a hint for a committed notification, and none before the commit', async () => {
+    const conn = open();
+    const { events, listener } = recorder();
+    await conn.subscribe('pages', listener);
+    await admin.query('BEGIN');
+    await notify(JSON.stringify({ scope: 'pages', version: 7 }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events).toEqual([]);
+    await admin.query('COMMIT');
+    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: 2000, interval: 10 });
+    await conn.close();
+  });
+
+  it('ignores and counts payloads that are malformed, oversized or for scopes nobody subscribed', async () => {
+    const conn = open({ maxPayloadBytes: 200 });
+    const { events, listener } = recorder();
+    await conn.subscribe('pages', listener);
+    const hostile = [
+      'not json',
+      '[]',
+      'null',
+      '42',
+      JSON.stringify({ scope: 'other', version: 1 }),
+      JSON.stringify({ scope: "x'; drop table apphook_token; --", version: 1 }),
+      JSON.stringify({ scope: 'pages'.repeat(100), version: 1 }),
+      JSON.stringify({ scope: { $gt: '' }, version: 1 }),
+      JSON.stringify({ __proto__: { scope: 'pages' } }),
+    ];
+    for (const payload of hostile) await notify(payload);
+    await notify(JSON.stringify({ scope: 'pages', version: Number.MAX_SAFE_INTEGER }));
+    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: 2000, interval: 10 });
+    expect(conn.stats()).toMatchObject({ notifications: 1, ignored: hostile.length });
+    await conn.close();
+  });
+
+  it('survives 10,000 random payloads and keeps delivering', async () => {
+    const conn = open();
+    const { events, listener } = recorder();
+    await conn.subscribe('pages', listener);
+    // Postgres folds identical payloads within one transaction, so count the distinct ones.
+    const sent = new Set<string>();
+    await admin.query('BEGIN');
+    for (let i = 0; i < 10_000; i++) {
+      const junk = randomBytes(1 + (i % 64))
+        .toString(i % 2 ? 'base64' : 'latin1')
+        .replace(/\0/g, '');
+      const payload = i % 3 === 0 ? `{"scope":${JSON.stringify(junk)},"version":${i}}` : junk;
+      sent.add(payload);
+      await notify(payload);
+    }
+    await admin.query('COMMIT');
+    await notify(JSON.stringify({ scope: 'pages', version: 1 }));
+    await vi.waitFor(() => expect(events).toContain('hint:pages'), { timeout: 10_000, interval: 20 });
+    expect(conn.stats().ignored).toBe(sent.size);
+    await conn.close();
+  }, 60_000);
+
+  it('reconnects after pg_terminate_backend, tells listeners down then resync, and delivers again (G9)', async () => {
+    const conn = open({ heartbeatMs: 200 });
+    const { events, listener } = recorder();
+    await conn.subscribe('pages', listener);
+    const { rows } = await admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
+      `apphook-listen:${channel}`,
+    ]);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) await admin.query('SELECT pg_terminate_backend($1)', [row.pid]);
+    await vi.waitFor(() => expect(events).toEqual(['down', 'resync']), { timeout: 5000, interval: 20 });
+    expect(conn.stats().reconnects).toBe(1);
+    await notify(JSON.stringify({ scope: 'pages', version: 2 }));
+    await vi.waitFor(() => expect(events.at(-1)).toBe('hint:pages'), { timeout: 2000, interval: 10 });
+    await conn.close();
+  });
+
+  it('says once that push is unavailable when notifications never arrive (a transaction-mode pooler)', async () => {
+    const proxy = await notificationSwallowingProxy(new URL(services.postgres));
+    const warnings: string[] = [];
+    const conn = new ListenConnection({
+      connection: { connectionString: proxyUrl(services.postgres, proxy.port) },
+      channel,
+      selfTestTimeoutMs: 300,
+      logger: { warn: (m) => warnings.push(m), error() {} },
+    });
+    const a = recorder();
+    const b = recorder();
+    await conn.subscribe('pages', a.listener);
+    await conn.subscribe('pages', b.listener);
+    expect(conn.stats().pushAvailable).toBe(false);
+    expect(a.events).toEqual(['down']);
+    expect(b.events).toEqual(['down']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/PgBouncer.*fall back to polling/);
+    await conn.close();
+    await proxy.close();
+  });
+
+  it('opens one connection for many scopes and closes it with the last subscription', async () => {
+    const own = `${channel}_many`;
+    const conn = open({ channel: own });
+    const subs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => conn.subscribe(`tenant:${i}`, recorder().listener)),
+    );
+    const count = async () =>
+      Number(
+        (
+          await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
+            `apphook-listen:${own}`,
+          ])
+        ).rows[0].n,
+      );
+    expect(await count()).toBe(1);
+    for (const sub of subs) await sub.close();
+    await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: 2000, interval: 20 });
+  });
+
+  it('rejects subscribe with a clear error when the server is unreachable', async () => {
+    const conn = new ListenConnection({
+      connection: {
+        host: '127.0.0.1',
+        port: 1,
+        user: 'postgres',
+        database: 'test',
+        connectionTimeoutMillis: 500,
+      },
+      channel,
+      logger: false,
+    });
+    await expect(conn.subscribe('pages', recorder().listener)).rejects.toMatchObject({
+      code: 'E_CONNECTION',
+      message: expect.stringMatching(/could not LISTEN.*check the connection settings/),
+    });
+  });
+});
+
+function proxyUrl(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString();
+}
+
+/**
+ * A TCP proxy in front of Postgres that drops NotificationResponse ('A') messages, which is what LISTEN looks
+ * like through PgBouncer in transaction mode: the session works, notifications never come.
+ */
+async function notificationSwallowingProxy(target: URL): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 5432), target.hostname);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream);
+    let buffer = Buffer.alloc(0);
+    upstream.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const out: Buffer[] = [];
+      while (buffer.length >= 5) {
+        const length = buffer.readUInt32BE(1);
+        if (buffer.length < 1 + length) break;
+        const message = buffer.subarray(0, 1 + length);
+        if (String.fromCharCode(message[0]!) !== 'A') out.push(message);
+        buffer = buffer.subarray(1 + length);
+      }
+      if (out.length) client.write(Buffer.concat(out));
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
