@@ -1,1 +1,1 @@
-export {};
+export { type ExpressBinding, type ExpressBindingOptions, expressBinding } from './express-binding.js';

@@ -1,1 +1,1 @@
-export {};
+export { type HonoApp, type HonoBinding, type HonoBindingOptions, honoBinding } from './hono-binding.js';

@@ -1,1 +1,1 @@
-export {};
+export { type KoaBinding, type KoaBindingOptions, koaBinding } from './koa-binding.js';

@@ -1,0 +1,133 @@
+import {
+  ApphookError,
+  ApphookOptionError,
+  type Binding,
+  createBindingCore,
+  type RebuildRoutes,
+  type Version,
+} from '@apphook/core';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+
+const NAME = 'apphook/express';
+
+export interface ExpressBindingOptions<R extends RequestHandler = Router> {
+  /**
+   * Builds the dynamic routes from the database: return a fresh `express.Router()` (or any
+   * `(req, res, next)` handler, such as a sub-app) every time; never mutate the one being served (G6).
+   */
+  rebuildRoutes: RebuildRoutes<R>;
+  /**
+   * How long a request that arrives before the first build waits for it, before the binding answers 503
+   * with `Retry-After`. `0` answers 503 at once.
+   * @default 5000
+   */
+  firstBuildWaitMs?: number;
+  /**
+   * The `Retry-After` header (seconds) of that 503.
+   * @default 1
+   */
+  retryAfterSeconds?: number;
+}
+
+export interface ExpressBinding<R extends RequestHandler = Router> extends Binding<R> {
+  /**
+   * Mount with `app.use(binding.middleware)` (or under a path). Each request is handed to the router that
+   * was current when it arrived, and stays on it (G6); a path the router does not match goes on to `next()`.
+   */
+  readonly middleware: RequestHandler;
+  /** The router now served, `undefined` before the first build. */
+  readonly current: R | undefined;
+  /** Its version, `undefined` before the first build. */
+  readonly version: Version | undefined;
+}
+
+/**
+ * The Express binding (Express 5, and Express 4 which has the same `(req, res, next)` router contract): one
+ * stable middleware that delegates to the router of the latest build. A swap replaces one reference, so
+ * nothing outside the rebuilt router (static routes, other middleware) is ever touched (G6).
+ */
+export function expressBinding<R extends RequestHandler = Router>(
+  options: ExpressBindingOptions<R>,
+): ExpressBinding<R> {
+  const firstBuildWaitMs = nonNegative(options?.firstBuildWaitMs, 'firstBuildWaitMs', 5000);
+  const retryAfter = String(Math.ceil(positive(options?.retryAfterSeconds, 'retryAfterSeconds', 1)));
+  const core = createBindingCore<R>({
+    name: NAME,
+    rebuildRoutes: options?.rebuildRoutes,
+    prepare(built, context) {
+      // Reject it here, while the last good router still serves (G5), not on the first request.
+      if (typeof built !== 'function') {
+        throw new ApphookError(
+          'E_REBUILD',
+          `[${NAME}] rebuildRoutes returned ${describe(built)} for version ${context.version}; return an express.Router() (or another (req, res, next) handler)`,
+        );
+      }
+      return built as R;
+    },
+  });
+
+  const dispatch = (routes: R | undefined, req: Request, res: Response, next: NextFunction): void => {
+    if (routes === undefined) {
+      unavailable(res, next, retryAfter);
+      return;
+    }
+    try {
+      routes(req, res, next);
+    } catch (error) {
+      next(error);
+    }
+  };
+
+  const middleware: RequestHandler = (req, res, next) => {
+    // Taken once: a swap during this request does not change which router handles it (G6).
+    const acquired = core.acquire(firstBuildWaitMs);
+    if (acquired instanceof Promise) {
+      acquired.then((routes) => dispatch(routes, req, res, next), next);
+    } else {
+      dispatch(acquired, req, res, next);
+    }
+  };
+
+  return Object.defineProperties(Object.assign({}, core.binding), {
+    middleware: { value: middleware, enumerable: true },
+    current: { get: () => core.current, enumerable: true },
+    version: { get: () => core.version, enumerable: true },
+  }) as ExpressBinding<R>;
+}
+
+function unavailable(res: Response, next: NextFunction, retryAfter: string): void {
+  if (res.headersSent) {
+    next(new ApphookError('E_STATE', `[${NAME}] routes are not built yet`));
+    return;
+  }
+  res.statusCode = 503;
+  res.setHeader('Retry-After', retryAfter);
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end('Service Unavailable: routes are being built, retry shortly');
+}
+
+function nonNegative(value: unknown, key: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ApphookOptionError(
+      `[${NAME}] ${key} must be a number of milliseconds >= 0, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function positive(value: unknown, key: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ApphookOptionError(`[${NAME}] ${key} must be a number of seconds > 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
+  if (typeof value === 'object')
+    return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`;
+  return String(value);
+}

@@ -1,0 +1,4 @@
+import { runBindingSuite } from '@apphook/test-suite/binding';
+import { createSuiteApp } from './suite-app.js';
+
+runBindingSuite({ name: 'hono', createApp: (options) => createSuiteApp(options) });
