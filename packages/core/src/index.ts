@@ -31,6 +31,11 @@ export {
   isApphookError,
   toApphookError,
 } from './errors.js';
+export {
+  type FirstBuildOptions,
+  NOT_READY_MESSAGE,
+  resolveFirstBuildOptions,
+} from './first-build-options.js';
 export { createLogger } from './logger.js';
 export { type MemoryNotifier, memoryNotifier } from './memory-notifier.js';
 export {
@@ -49,5 +54,5 @@ export {
   type ReloaderEvents,
   type ReloaderStats,
 } from './reloader.js';
-export { assertScope, isValidScope, SCOPE_MAX_LENGTH } from './scope.js';
+export { assertScope, describe as describeValue, isValidScope, SCOPE_MAX_LENGTH } from './scope.js';
 export { backoffDelay, raceTimeout } from './timing.js';

@@ -1,9 +1,11 @@
 import {
   ApphookError,
-  ApphookOptionError,
   type Binding,
   createBindingCore,
+  describeValue,
+  NOT_READY_MESSAGE,
   type RebuildRoutes,
+  resolveFirstBuildOptions,
   type Version,
 } from '@apphook/core';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
@@ -49,8 +51,7 @@ export interface ExpressBinding<R extends RequestHandler = Router> extends Bindi
 export function expressBinding<R extends RequestHandler = Router>(
   options: ExpressBindingOptions<R>,
 ): ExpressBinding<R> {
-  const firstBuildWaitMs = nonNegative(options?.firstBuildWaitMs, 'firstBuildWaitMs', 5000);
-  const retryAfter = String(Math.ceil(positive(options?.retryAfterSeconds, 'retryAfterSeconds', 1)));
+  const { firstBuildWaitMs, retryAfter } = resolveFirstBuildOptions(NAME, options);
   const core = createBindingCore<R>({
     name: NAME,
     rebuildRoutes: options?.rebuildRoutes,
@@ -59,7 +60,7 @@ export function expressBinding<R extends RequestHandler = Router>(
       if (typeof built !== 'function') {
         throw new ApphookError(
           'E_REBUILD',
-          `[${NAME}] rebuildRoutes returned ${describe(built)} for version ${context.version}; return an express.Router() (or another (req, res, next) handler)`,
+          `[${NAME}] rebuildRoutes returned ${describeValue(built)} for version ${context.version}; return an express.Router() (or another (req, res, next) handler)`,
         );
       }
       return built as R;
@@ -103,31 +104,5 @@ function unavailable(res: Response, next: NextFunction, retryAfter: string): voi
   res.statusCode = 503;
   res.setHeader('Retry-After', retryAfter);
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end('Service Unavailable: routes are being built, retry shortly');
-}
-
-function nonNegative(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ApphookOptionError(
-      `[${NAME}] ${key} must be a number of milliseconds >= 0, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function positive(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ApphookOptionError(`[${NAME}] ${key} must be a number of seconds > 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
-  if (typeof value === 'object')
-    return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`;
-  return String(value);
+  res.end(NOT_READY_MESSAGE);
 }

@@ -3,7 +3,10 @@ import {
   ApphookOptionError,
   type Binding,
   createBindingCore,
+  describeValue,
+  NOT_READY_MESSAGE,
   type RebuildRoutes,
+  resolveFirstBuildOptions,
   type Version,
 } from '@apphook/core';
 import type { Context, ExecutionContext, MiddlewareHandler, NotFoundHandler } from 'hono';
@@ -66,11 +69,12 @@ export interface HonoBinding<R extends HonoApp> extends Binding<R> {
  * touched (G6).
  */
 export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): HonoBinding<R> {
-  const firstBuildWaitMs = nonNegative(options?.firstBuildWaitMs, 'firstBuildWaitMs', 5000);
-  const retryAfter = String(Math.ceil(positive(options?.retryAfterSeconds, 'retryAfterSeconds', 1)));
+  const { firstBuildWaitMs, retryAfter } = resolveFirstBuildOptions(NAME, options);
   const fallthrough = options?.fallthrough ?? true;
   if (typeof fallthrough !== 'boolean') {
-    throw new ApphookOptionError(`[${NAME}] fallthrough must be true or false, got ${describe(fallthrough)}`);
+    throw new ApphookOptionError(
+      `[${NAME}] fallthrough must be true or false, got ${describeValue(fallthrough)}`,
+    );
   }
   // Requests the built app did not match; keyed by the Request object, which the built app receives as is.
   const unmatched = new WeakSet<Request>();
@@ -87,7 +91,7 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
       if (typeof app?.fetch !== 'function' || typeof app.notFound !== 'function') {
         throw new ApphookError(
           'E_REBUILD',
-          `[${NAME}] rebuildRoutes returned ${describe(built)} for version ${context.version}; return a new Hono() app`,
+          `[${NAME}] rebuildRoutes returned ${describeValue(built)} for version ${context.version}; return a new Hono() app`,
         );
       }
       if (fallthrough) app.notFound(markUnmatched);
@@ -97,7 +101,7 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
 
   const acquire = (): R | Promise<R | undefined> => core.acquire(firstBuildWaitMs);
   const unavailable = () =>
-    new Response('Service Unavailable: routes are being built, retry shortly', {
+    new Response(NOT_READY_MESSAGE, {
       status: 503,
       headers: { 'Retry-After': retryAfter, 'Content-Type': 'text/plain; charset=utf-8' },
     });
@@ -141,31 +145,4 @@ function executionContext(c: Context): ExecutionContext | undefined {
   } catch {
     return undefined;
   }
-}
-
-function nonNegative(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ApphookOptionError(
-      `[${NAME}] ${key} must be a number of milliseconds >= 0, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function positive(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ApphookOptionError(`[${NAME}] ${key} must be a number of seconds > 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object')
-    return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`;
-  return String(value);
 }

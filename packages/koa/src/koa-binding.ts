@@ -3,7 +3,10 @@ import {
   ApphookOptionError,
   type Binding,
   createBindingCore,
+  describeValue,
+  NOT_READY_MESSAGE,
   type RebuildRoutes,
+  resolveFirstBuildOptions,
   type Version,
 } from '@apphook/core';
 import type { AllowedMethodsOptions, Router } from '@koa/router';
@@ -54,12 +57,11 @@ export interface KoaBinding<R extends Router = Router> extends Binding<R> {
  * the rebuilt router (static routes, other middleware) is ever touched (G6).
  */
 export function koaBinding<R extends Router = Router>(options: KoaBindingOptions<R>): KoaBinding<R> {
-  const firstBuildWaitMs = nonNegative(options?.firstBuildWaitMs, 'firstBuildWaitMs', 5000);
-  const retryAfter = String(Math.ceil(positive(options?.retryAfterSeconds, 'retryAfterSeconds', 1)));
+  const { firstBuildWaitMs, retryAfter } = resolveFirstBuildOptions(NAME, options);
   const allowed = options?.allowedMethods ?? {};
   if (allowed !== false && (typeof allowed !== 'object' || allowed === null)) {
     throw new ApphookOptionError(
-      `[${NAME}] allowedMethods must be an options object for router.allowedMethods() or false, got ${describe(allowed)}`,
+      `[${NAME}] allowedMethods must be an options object for router.allowedMethods() or false, got ${describeValue(allowed)}`,
     );
   }
   // Composed once per build, when it is made, so a request only looks it up (G7).
@@ -72,7 +74,7 @@ export function koaBinding<R extends Router = Router>(options: KoaBindingOptions
       if (!isRouter(built)) {
         throw new ApphookError(
           'E_REBUILD',
-          `[${NAME}] rebuildRoutes returned ${describe(built)} for version ${context.version}; return a new Router() from @koa/router`,
+          `[${NAME}] rebuildRoutes returned ${describeValue(built)} for version ${context.version}; return a new Router() from @koa/router`,
         );
       }
       const router = built as R;
@@ -93,7 +95,7 @@ export function koaBinding<R extends Router = Router>(options: KoaBindingOptions
       ctx.status = 503;
       ctx.set('Retry-After', retryAfter);
       ctx.type = 'text/plain';
-      ctx.body = 'Service Unavailable: routes are being built, retry shortly';
+      ctx.body = NOT_READY_MESSAGE;
       return;
     }
     return handle(ctx, next) as Promise<void>;
@@ -121,31 +123,4 @@ function isRouter(value: unknown): value is Router {
     typeof candidate.routes === 'function' &&
     typeof candidate.allowedMethods === 'function'
   );
-}
-
-function nonNegative(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ApphookOptionError(
-      `[${NAME}] ${key} must be a number of milliseconds >= 0, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function positive(value: unknown, key: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ApphookOptionError(`[${NAME}] ${key} must be a number of seconds > 0, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'string') return `the string '${value.slice(0, 40)}'`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object')
-    return `an object (${Object.keys(value).slice(0, 5).join(', ') || 'no keys'})`;
-  return String(value);
 }
