@@ -40,6 +40,8 @@ export interface BuildInfo {
   dataVersion: number;
   hash: string;
   routes: number;
+  /** The paths this build routes, sorted. */
+  paths: string[];
   durationMs: number;
   at: number;
 }
@@ -95,6 +97,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
       dataVersion,
       hash: routeSetHash(pages),
       routes: pages.length,
+      paths: pages.map((p) => p.path).sort(),
       durationMs: 0,
       at: Date.now(),
     };

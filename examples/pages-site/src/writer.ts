@@ -8,6 +8,8 @@ export interface WriteResult {
   version: number;
   /** Hash of the whole route set as committed at that version. */
   hash: string;
+  /** The paths routed at that version, sorted. */
+  paths: string[];
 }
 
 export type PageChange =
@@ -33,9 +35,9 @@ export async function applyChange(
   return db.orm.em.fork().transactional(async (em) => {
     await mutate(db, em, change);
     const version = await reloader.markChanged(em);
-    const hash = routeSetHash(await em.find(db.Page, {}));
+    const pages = await em.find(db.Page, {});
     if (options.holdMs) await new Promise((resolve) => setTimeout(resolve, options.holdMs));
-    return { version, hash };
+    return { version, hash: routeSetHash(pages), paths: pages.map((p) => p.path).sort() };
   });
 }
 
@@ -53,9 +55,9 @@ export async function applyChangeNaively(
   await options.publish?.(version);
   return db.orm.em.fork().transactional(async (em) => {
     await mutate(db, em, change);
-    const hash = routeSetHash(await em.find(db.Page, {}));
+    const pages = await em.find(db.Page, {});
     if (options.holdMs) await new Promise((resolve) => setTimeout(resolve, options.holdMs));
-    return { version, hash };
+    return { version, hash: routeSetHash(pages), paths: pages.map((p) => p.path).sort() };
   });
 }
 

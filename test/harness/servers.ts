@@ -1,0 +1,146 @@
+/**
+ * Servers a fault test owns: a Redis and a throwaway PostgreSQL cluster on ports of their own, so a test can stop
+ * and restart them without touching the shared services.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing answered on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/** A redis-server of the test's own, stoppable and restartable on the same port. */
+export class OwnRedis {
+  private process: ChildProcess | undefined;
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnRedis> {
+    const redis = new OwnRedis(await freePort());
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    await waitForPort(this.port);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((dir) =>
+  existsSync(join(dir, 'pg_ctl')),
+);
+
+/**
+ * A throwaway PostgreSQL cluster (initdb + pg_ctl) on a port of its own, trust auth. When this process is root,
+ * the server runs as the `postgres` user, which PostgreSQL requires.
+ */
+export class OwnPostgres {
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static available(): boolean {
+    return PG_BIN !== undefined;
+  }
+
+  static async start(): Promise<OwnPostgres> {
+    if (!PG_BIN) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql/*/bin');
+    const dir = mkdtempSync(join(tmpdir(), 'apphook-pg-'));
+    const pg = new OwnPostgres(await freePort(), dir);
+    chmodSync(dir, 0o700);
+    if (process.getuid?.() === 0) chownSync(dir, uid('postgres'), gid('postgres'));
+    pg.run('initdb', ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+    await pg.start();
+    return pg;
+  }
+
+  get url(): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  async start(): Promise<void> {
+    this.run('pg_ctl', [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'log'),
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-w',
+      'start',
+    ]);
+    await waitForPort(this.port);
+  }
+
+  /** Stops at once (`immediate`): clients see their connections drop. */
+  async stop(): Promise<void> {
+    this.run('pg_ctl', ['-D', join(this.dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      await this.stop();
+    } catch {
+      // already stopped
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private run(tool: string, args: string[]): void {
+    const bin = join(PG_BIN!, tool);
+    if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore' });
+    else execFileSync(bin, args, { stdio: 'ignore' });
+  }
+}
+
+function uid(user: string): number {
+  return Number(execFileSync('id', ['-u', user]).toString().trim());
+}
+function gid(user: string): number {
+  return Number(execFileSync('id', ['-g', user]).toString().trim());
+}
