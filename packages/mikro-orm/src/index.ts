@@ -1,1 +1,26 @@
-export {};
+export {
+  AfterCommitSubscriber,
+  afterCommit,
+  type RegisterAfterCommitOptions,
+  registerAfterCommit,
+} from './after-commit.js';
+export { isConnectionError, isMissingTableError } from './sql-errors.js';
+export {
+  type SqlExecutor,
+  type SqlFamily,
+  SqlTokenStore,
+  type SqlTokenStoreOptions,
+} from './sql-token-store.js';
+export { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
+export {
+  ApphookToken,
+  type ApphookTokenOptions,
+  type ApphookTokenRow,
+  defineApphookToken,
+} from './token-entity.js';
+export {
+  type MarkChangedTarget,
+  type Unwatch,
+  type WatchEntitiesOptions,
+  watchEntities,
+} from './watch-entities.js';

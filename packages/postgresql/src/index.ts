@@ -1,1 +1,16 @@
-export {};
+export {
+  ApphookToken,
+  type ApphookTokenOptions,
+  type ApphookTokenRow,
+  afterCommit,
+  defineApphookToken,
+  registerAfterCommit,
+  type WatchEntitiesOptions,
+  watchEntities,
+} from '@apphook/mikro-orm';
+export {
+  DEFAULT_CHANNEL,
+  PostgresStore,
+  type PostgresStoreOptions,
+  postgresStore,
+} from './postgres-store.js';

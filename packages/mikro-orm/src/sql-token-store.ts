@@ -1,0 +1,218 @@
+import {
+  type AfterCommitHook,
+  type AfterCommitOptions,
+  ApphookError,
+  ApphookOptionError,
+  assertScope,
+  type Logger,
+  type TokenStore,
+  type Version,
+} from '@apphook/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { afterCommit, registerAfterCommit } from './after-commit.js';
+import { describeError, isConnectionError, isMissingTableError } from './sql-errors.js';
+import { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
+
+export interface SqlTokenStoreOptions {
+  /**
+   * The token table. Must be a plain identifier; with a custom name, add `defineApphookToken({ tableName })` to
+   * your entities instead of `ApphookToken`.
+   * @default 'apphook_token'
+   */
+  tableName?: string;
+  /**
+   * Where failing after-commit hooks are reported (the first store or `registerAfterCommit` on an ORM decides).
+   * @default console (warn and error only)
+   */
+  logger?: Logger | false;
+}
+
+/** What the stores need of an EntityManager: MikroORM's SQL `EntityManager` has it. */
+export interface SqlExecutor {
+  execute(sql: string, params?: unknown[], method?: 'all' | 'get' | 'run'): Promise<unknown>;
+  isInTransaction(): boolean;
+  transactional<T>(cb: (em: EntityManager) => Promise<T>): Promise<T>;
+}
+
+/** The database family a store is written for, checked against the ORM's platform class names. */
+export interface SqlFamily {
+  /** Package name used in messages, e.g. `'apphook/postgresql'`. */
+  name: string;
+  /** Words one of which a platform class name in the prototype chain must contain, e.g. `['PostgreSql']`. */
+  platforms: readonly string[];
+  /** The factory, for messages: `'postgresStore(orm)'`. */
+  factory: string;
+}
+
+function platformNames(orm: MikroORM): string[] {
+  const names: string[] = [];
+  let proto: unknown = Object.getPrototypeOf(orm.em.getPlatform());
+  while (proto && proto !== Object.prototype) {
+    const ctor = (proto as { constructor?: { name?: string } }).constructor;
+    if (ctor?.name) names.push(ctor.name);
+    proto = Object.getPrototypeOf(proto);
+  }
+  return names;
+}
+
+/**
+ * The SQL token store every database package extends: validation, error translation, after-commit hooks and
+ * the shared read. Subclasses only say how to bump and how to create the table.
+ */
+export abstract class SqlTokenStore implements TokenStore<EntityManager> {
+  readonly name: string;
+  /** The token table this store reads and bumps. */
+  readonly tableName: string;
+  protected readonly orm: MikroORM;
+  /** The table name quoted for this platform, qualified with the ORM's schema when one is configured. */
+  protected readonly table: string;
+
+  protected constructor(family: SqlFamily, orm: MikroORM, options: SqlTokenStoreOptions | undefined) {
+    this.name = family.name;
+    if (!orm || typeof orm !== 'object' || !orm.em || typeof orm.em.getConnection !== 'function') {
+      throw new ApphookOptionError(
+        `[${family.name}] ${family.factory} needs your MikroORM instance (the one MikroORM.init() returned)`,
+      );
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new ApphookOptionError(`[${family.name}] options must be an object such as { tableName }`);
+    }
+    const names = platformNames(orm);
+    if (!names.some((n) => family.platforms.some((p) => n.includes(p)))) {
+      throw new ApphookOptionError(
+        `[${family.name}] ${family.factory} got a MikroORM instance for ${names[0] ?? 'an unknown platform'}; use the store of that database (postgresStore, mysqlStore or sqliteStore)`,
+      );
+    }
+    const tableName = options?.tableName ?? DEFAULT_TABLE_NAME;
+    assertTableName(tableName, family.name);
+    this.orm = orm;
+    this.tableName = tableName;
+    // The entity lands in the ORM's configured schema (Postgres `schema` option): so must every statement.
+    const schema = orm.config.getSchema(true);
+    const platform = orm.em.getPlatform();
+    this.table = schema
+      ? `${platform.quoteIdentifier(schema)}.${platform.quoteIdentifier(tableName)}`
+      : platform.quoteIdentifier(tableName);
+    // Before any transaction the user starts with this ORM: transactional() copies subscribers at its start.
+    registerAfterCommit(orm, { logger: options?.logger });
+  }
+
+  async read(scope: string): Promise<Version> {
+    assertScope(scope, this.name);
+    try {
+      return this.toVersion(await this.readRaw(scope), scope);
+    } catch (error) {
+      throw this.translate(error, `reading the version of scope '${scope}'`);
+    }
+  }
+
+  async bump(em: EntityManager, scope: string): Promise<Version> {
+    assertScope(scope, this.name);
+    const executor = this.executor(em);
+    try {
+      return this.toVersion(await this.bumpRaw(executor, scope), scope);
+    } catch (error) {
+      throw this.translate(error, `bumping scope '${scope}'`);
+    }
+  }
+
+  afterCommit(em: EntityManager, hook: AfterCommitHook, options?: AfterCommitOptions): void {
+    afterCommit(em, hook, options);
+  }
+
+  /**
+   * Creates the token table if it does not exist: a quick start without migrations. The DDL is the one the
+   * schema generator makes from `ApphookToken`, so a later migration finds nothing to change.
+   */
+  async ensureSchema(): Promise<void> {
+    const connection = this.orm.em.getConnection('write');
+    try {
+      for (const sql of this.createTableStatements()) await connection.execute(sql, [], 'run');
+    } catch (error) {
+      throw this.translate(error, `creating the token table "${this.tableName}"`);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * The committed version on a fresh snapshot. Runs on the ORM's write connection pool with no transaction
+   * context: never inside the caller's transaction, never on a read replica, never in a snapshot opened earlier
+   * (G4).
+   */
+  protected async readRaw(scope: string): Promise<unknown> {
+    const rows = await this.orm.em
+      .getConnection('write')
+      .execute(`select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`, [
+        scope,
+      ]);
+    return this.firstVersion(rows);
+  }
+
+  /** Increments `scope` in the transaction `em` is in (or alone when it is in none) and returns the new version. */
+  protected abstract bumpRaw(em: SqlExecutor, scope: string): Promise<unknown>;
+
+  /** `create table if not exists` statements matching the schema generator's DDL for `ApphookToken`. */
+  protected abstract createTableStatements(): string[];
+
+  protected quote(identifier: string): string {
+    return this.orm.em.getPlatform().quoteIdentifier(identifier);
+  }
+
+  /** The `version` column of the first row of a raw `em.execute` result. */
+  protected firstVersion(rows: unknown): unknown {
+    if (!Array.isArray(rows)) return undefined;
+    return (rows[0] as Record<string, unknown> | undefined)?.version;
+  }
+
+  private executor(em: EntityManager): SqlExecutor {
+    const candidate = em as unknown as Partial<SqlExecutor> | undefined;
+    if (
+      !candidate ||
+      typeof candidate.execute !== 'function' ||
+      typeof candidate.isInTransaction !== 'function'
+    ) {
+      throw new ApphookOptionError(
+        `[${this.name}] bump needs the EntityManager of the transaction, e.g. the \`em\` that orm.em.transactional(async (em) => ...) passes; got ${em === null ? 'null' : typeof em}`,
+      );
+    }
+    return candidate as SqlExecutor;
+  }
+
+  private toVersion(raw: unknown, scope: string): Version {
+    if (raw === undefined || raw === null) return 0;
+    const version = typeof raw === 'string' || typeof raw === 'bigint' ? Number(raw) : raw;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+      throw new ApphookError(
+        'E_STORE',
+        `[${this.name}] the token table "${this.tableName}" holds ${String(raw)} as the version of '${scope}'; a version is a non-negative safe integer`,
+      );
+    }
+    return version;
+  }
+
+  private translate(error: unknown, doing: string): ApphookError {
+    if (error instanceof ApphookError) return error;
+    if (isMissingTableError(error)) {
+      const entity =
+        this.tableName === DEFAULT_TABLE_NAME
+          ? 'ApphookToken'
+          : `defineApphookToken({ tableName: '${this.tableName}' })`;
+      return new ApphookError(
+        'E_SCHEMA',
+        `[${this.name}] token table "${this.tableName}" is missing: add ${entity} to your entities and run migrations (or orm.schema.update()), or call store.ensureSchema()`,
+        { cause: error },
+      );
+    }
+    if (isConnectionError(error)) {
+      return new ApphookError(
+        'E_CONNECTION',
+        `[${this.name}] ${doing} failed: ${describeError(error)}; check that the database server is running and reachable with the ORM's connection settings`,
+        { cause: error },
+      );
+    }
+    return new ApphookError('E_STORE', `[${this.name}] ${doing} failed: ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}

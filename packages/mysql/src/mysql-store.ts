@@ -1,0 +1,54 @@
+import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+
+export interface MysqlStoreOptions extends SqlTokenStoreOptions {}
+
+const FAMILY = {
+  name: 'apphook/mysql',
+  platforms: ['MySql', 'MariaDb'],
+  factory: 'mysqlStore(orm)',
+} as const;
+
+/**
+ * The MySQL 8 / MariaDB 10.11+ token store. The upsert stores the new version in the connection's
+ * `LAST_INSERT_ID`, which the next statement on the same connection reads back: atomic under concurrency
+ * without a locking read (G1). Reads run on a pooled connection in autocommit, each with its own snapshot, so
+ * REPEATABLE READ cannot hide a commit from them (G4).
+ */
+export class MysqlStore extends SqlTokenStore {
+  constructor(orm: MikroORM, options: MysqlStoreOptions = {}) {
+    super(FAMILY, orm, options);
+  }
+
+  protected async bumpRaw(em: SqlExecutor, scope: string): Promise<unknown> {
+    // LAST_INSERT_ID is per connection: both statements must run on one, which only a transaction pins.
+    if (!em.isInTransaction()) {
+      return em.transactional((inner: EntityManager) => this.bumpRaw(inner as unknown as SqlExecutor, scope));
+    }
+    const version = this.quote('version');
+    const updatedAt = this.quote('updated_at');
+    // LAST_INSERT_ID(1) in VALUES covers the first insert, where the UPDATE branch does not run.
+    await em.execute(
+      `insert into ${this.table} (${this.quote('scope')}, ${version}, ${updatedAt}) values (?, last_insert_id(1), current_timestamp) ` +
+        `on duplicate key update ${version} = last_insert_id(${version} + 1), ${updatedAt} = current_timestamp`,
+      [scope],
+      'run',
+    );
+    return this.firstVersion(await em.execute('select last_insert_id() as version', [], 'all'));
+  }
+
+  protected createTableStatements(): string[] {
+    const q = (id: string) => this.quote(id);
+    return [
+      `create table if not exists ${this.table} (${q('scope')} varchar(191) not null, ${q('version')} bigint not null, ${q('updated_at')} datetime not null default current_timestamp, primary key (${q('scope')})) default character set utf8mb4 engine = InnoDB`,
+    ];
+  }
+}
+
+/**
+ * The MySQL / MariaDB token store for `orm` (a MikroORM instance from `@mikro-orm/mysql` or
+ * `@mikro-orm/mariadb`). There is no native push: use mode 'interval' or a notifier.
+ */
+export function mysqlStore(orm: MikroORM, options?: MysqlStoreOptions): MysqlStore {
+  return new MysqlStore(orm, options);
+}

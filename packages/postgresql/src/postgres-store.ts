@@ -1,0 +1,77 @@
+import { ApphookOptionError } from '@apphook/core';
+import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import type { MikroORM } from '@mikro-orm/core';
+
+export interface PostgresStoreOptions extends SqlTokenStoreOptions {
+  /**
+   * The NOTIFY channel. Every bump runs `pg_notify(channel, '{"scope":…,"version":…}')` in the caller's
+   * transaction, so Postgres delivers it only if and when that transaction commits (G2). `false` sends nothing.
+   * @default 'apphook'
+   */
+  channel?: string | false;
+}
+
+/** The default NOTIFY channel. */
+export const DEFAULT_CHANNEL = 'apphook';
+
+// LISTEN takes an identifier; keep channel names that need no quoting anywhere (and fit in 63 bytes).
+const CHANNEL_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+const FAMILY = {
+  name: 'apphook/postgresql',
+  platforms: ['PostgreSql'],
+  factory: 'postgresStore(orm)',
+} as const;
+
+/**
+ * The PostgreSQL token store: one `INSERT … ON CONFLICT … DO UPDATE … RETURNING` per bump, with the NOTIFY
+ * in the same statement and therefore the same transaction.
+ */
+export class PostgresStore extends SqlTokenStore {
+  /** The NOTIFY channel bumps send on, `undefined` when disabled. */
+  readonly channel: string | undefined;
+
+  constructor(orm: MikroORM, options: PostgresStoreOptions = {}) {
+    super(FAMILY, orm, options);
+    const channel = options.channel ?? DEFAULT_CHANNEL;
+    if (channel !== false && (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel))) {
+      throw new ApphookOptionError(
+        `[${FAMILY.name}] channel must be false or a plain identifier of 1 to 63 characters from [A-Za-z0-9_], such as 'apphook', got ${JSON.stringify(channel)}`,
+      );
+    }
+    this.channel = channel === false ? undefined : channel;
+  }
+
+  protected async bumpRaw(em: SqlExecutor, scope: string): Promise<unknown> {
+    const t = this.table;
+    const version = this.quote('version');
+    const updatedAt = this.quote('updated_at');
+    const upsert =
+      `insert into ${t} (${this.quote('scope')}, ${version}, ${updatedAt}) values (?, 1, current_timestamp) ` +
+      `on conflict (${this.quote('scope')}) do update set ${version} = ${t}.${version} + 1, ${updatedAt} = current_timestamp ` +
+      `returning ${version}`;
+    if (!this.channel) return this.firstVersion(await em.execute(upsert, [scope], 'all'));
+    // One statement: the notification is queued by the same transaction as the increment, or not at all.
+    const rows = await em.execute(
+      `with bumped as (${upsert}) select ${version}, pg_notify(?, json_build_object('scope', cast(? as text), 'version', ${version})::text) from bumped`,
+      [scope, this.channel, scope],
+      'all',
+    );
+    return this.firstVersion(rows);
+  }
+
+  protected createTableStatements(): string[] {
+    const q = (id: string) => this.quote(id);
+    return [
+      `create table if not exists ${this.table} (${q('scope')} varchar(191) not null, ${q('version')} bigint not null, ${q('updated_at')} timestamptz not null default current_timestamp, primary key (${q('scope')}))`,
+    ];
+  }
+}
+
+/**
+ * The PostgreSQL token store for `orm` (a MikroORM instance from `@mikro-orm/postgresql`). Bumps run in your
+ * transaction and send a NOTIFY that Postgres delivers only on commit.
+ */
+export function postgresStore(orm: MikroORM, options?: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(orm, options);
+}

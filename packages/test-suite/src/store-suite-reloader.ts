@@ -1,0 +1,111 @@
+import { callbackBinding, createReloader, type Reloader } from '@apphook/core';
+import { watchEntities } from '@apphook/mikro-orm';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { describe, expect, it, vi } from 'vitest';
+import type { SuiteContext, SuiteStore } from './store-suite-context.js';
+
+interface Routes {
+  version: number;
+  paths: string[];
+}
+
+/** A real reloader on top of the store: read-your-writes in the writer, convergence elsewhere (G3, G4). */
+export function storeSuiteReloader(c: SuiteContext): void {
+  const prefixOf = (scope: string) => `/${scope}/`;
+
+  function reloaderFor(orm: MikroORM, store: SuiteStore, scope: string, intervalMs: number) {
+    const binding = callbackBinding<Routes>({
+      // Reads the rows the version describes: a build started after the commit must see them (G4).
+      rebuildRoutes: async ({ version }) => {
+        const pages = await orm.em.fork().find(c.Page, {}, { orderBy: { id: 'asc' } });
+        const paths = pages.map((p) => p.path).filter((p) => p.startsWith(prefixOf(scope)));
+        return { version, paths };
+      },
+    });
+    const reloader: Reloader<Routes, EntityManager> = createReloader({
+      store,
+      binding,
+      scope,
+      mode: 'interval',
+      intervalMs,
+      jitterMs: 0,
+      logger: false,
+    });
+    return { reloader, binding };
+  }
+
+  describe('with a real reloader', () => {
+    it('serves the new version in the writing process once em.transactional() resolves', async () => {
+      const scope = c.scope('writer');
+      // A poll far in the future: only the after-commit hook can make this pass.
+      const { reloader, binding } = reloaderFor(c.orm, c.store, scope, 600_000);
+      await reloader.start();
+      try {
+        expect(reloader.version).toBe(0);
+        const version = await c.tx(async (em) => {
+          em.create(c.Page, { path: `${prefixOf(scope)}a` });
+          await em.flush();
+          const v = await reloader.markChanged(em);
+          await reloader.markChanged(em);
+          return v + 1;
+        });
+        expect(reloader.version).toBe(version);
+        expect(binding.current).toEqual({ version, paths: [`${prefixOf(scope)}a`] });
+        // A rolled-back change is neither built nor served.
+        await c
+          .tx(async (em) => {
+            em.create(c.Page, { path: `${prefixOf(scope)}lost` });
+            await reloader.markChanged(em);
+            throw new Error('rollback');
+          })
+          .catch(() => {});
+        expect(reloader.version).toBe(version);
+        expect(await c.store.read(scope)).toBe(version);
+      } finally {
+        await reloader.stop();
+      }
+    });
+
+    it('converges a second reloader on its own ORM instance by polling', async () => {
+      const scope = c.scope('follower');
+      const orm2 = await c.options.createOrm(c.entities);
+      const store2 = c.options.createStore(orm2, { tableName: c.tableName });
+      const writer = reloaderFor(c.orm, c.store, scope, 600_000);
+      const follower = reloaderFor(orm2, store2, scope, 40);
+      await writer.reloader.start();
+      await follower.reloader.start();
+      try {
+        for (const name of ['x', 'y']) {
+          const version = await c.tx(async (em) => {
+            em.create(c.Page, { path: `${prefixOf(scope)}${name}` });
+            return writer.reloader.markChanged(em);
+          });
+          await vi.waitFor(() => expect(follower.reloader.version).toBe(version), { timeout: 5000 });
+          expect(follower.binding.current?.paths).toContain(`${prefixOf(scope)}${name}`);
+        }
+      } finally {
+        await follower.reloader.stop();
+        await writer.reloader.stop();
+        await store2.close();
+        await orm2.close(true);
+      }
+    });
+
+    it('rebuilds the writing process after a plain em.flush() of watched entities', async () => {
+      const scope = c.scope('watched');
+      const { reloader, binding } = reloaderFor(c.orm, c.store, scope, 600_000);
+      await reloader.start();
+      const unwatch = watchEntities(c.orm, { entities: [c.Page], reloader });
+      try {
+        const em = c.orm.em.fork();
+        em.create(c.Page, { path: `${prefixOf(scope)}flushed` });
+        await em.flush();
+        expect(reloader.version).toBe(1);
+        expect(binding.current?.paths).toEqual([`${prefixOf(scope)}flushed`]);
+      } finally {
+        unwatch();
+        await reloader.stop();
+      }
+    });
+  });
+}

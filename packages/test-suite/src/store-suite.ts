@@ -1,0 +1,78 @@
+/**
+ * The compliance suite every SQL token store runs against a real database: transactional bumps (G1),
+ * after-commit hooks with savepoints (G2), fresh reads (G4), entity watching, clear errors (G11), and a real
+ * reloader on top (G3). Each store's test file calls `runStoreSuite` with its own ORM and store factories.
+ */
+import type { Logger } from '@apphook/core';
+import { defineApphookToken, registerAfterCommit } from '@apphook/mikro-orm';
+import { type EntityManager, EntitySchema } from '@mikro-orm/core';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { requireService } from './services.js';
+import { storeSuiteBasics } from './store-suite-basics.js';
+import type { StoreSuiteOptions, SuiteContext, SuiteNote, SuitePage } from './store-suite-context.js';
+import { storeSuiteHooks } from './store-suite-hooks.js';
+import { storeSuiteReloader } from './store-suite-reloader.js';
+
+export type { StoreSuiteOptions, SuiteContext, SuiteStore } from './store-suite-context.js';
+
+export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
+  const available = options.service ? await requireService(options.service) : true;
+  const tableName = `${options.prefix}_token`;
+  const Page = new EntitySchema<SuitePage>({
+    name: 'SuitePage',
+    tableName: `${options.prefix}_page`,
+    properties: {
+      id: { type: 'number', primary: true, autoincrement: true },
+      path: { type: 'string', length: 191 },
+    },
+  });
+  const Note = new EntitySchema<SuiteNote>({
+    name: 'SuiteNote',
+    tableName: `${options.prefix}_note`,
+    properties: {
+      id: { type: 'number', primary: true, autoincrement: true },
+      text: { type: 'string', length: 191 },
+    },
+  });
+  const Token = defineApphookToken({ tableName });
+  const entities = [Token, Page, Note] as EntitySchema[];
+  let counter = 0;
+  const run = `${Date.now().toString(36)}`;
+  const context = {
+    options,
+    Page,
+    Note,
+    entities,
+    tableName,
+    hookErrors: [],
+    scope: (label: string) => `suite:${run}:${label}:${++counter}`,
+    tx<T>(fn: (em: EntityManager) => Promise<T>): Promise<T> {
+      return context.orm.em.fork().transactional(fn);
+    },
+  } as unknown as SuiteContext;
+
+  describe.skipIf(!available)(`store compliance: ${options.name}`, () => {
+    beforeAll(async () => {
+      const orm = await options.createOrm(entities);
+      // The migration step users run: the schema generator creates the token table from the entity.
+      await orm.schema.drop();
+      await orm.schema.create();
+      const logger: Logger = {
+        warn() {},
+        error: (_message, meta) => context.hookErrors.push(meta?.error),
+      };
+      registerAfterCommit(orm, { logger });
+      context.orm = orm;
+      context.store = options.createStore(orm, { tableName });
+    });
+
+    afterAll(async () => {
+      await context.store?.close();
+      await context.orm?.close(true);
+    });
+
+    storeSuiteBasics(context);
+    storeSuiteHooks(context);
+    storeSuiteReloader(context);
+  });
+}
