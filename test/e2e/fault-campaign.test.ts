@@ -65,7 +65,7 @@ describe.skipIf(!ready)('fault campaign (scenario 3)', () => {
       },
       90: async () => {
         const admin = new Redis(redis.url);
-        await admin.client('KILL', 'TYPE', 'pubsub');
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
         await admin.quit();
         log.push('redis subscribers killed');
       },

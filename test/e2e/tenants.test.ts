@@ -72,7 +72,7 @@ describe.skipIf(!ready)('tenants (scenario 5)', () => {
     expect(listens.rows[0].n).toBe(1);
     const redisAdmin = new Redis(redis.url);
     cleanups.push(() => redisAdmin.quit());
-    const subscribers = String(await redisAdmin.client('LIST', 'TYPE', 'pubsub'))
+    const subscribers = String(await redisAdmin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
       .split('\n')
       .filter((line) => line.trim());
     expect(subscribers).toHaveLength(1);

@@ -6,7 +6,7 @@ import express from 'express';
 import { adminPage } from './admin-page.js';
 import { type Database, type DbConfig, openDatabase, readSnapshot } from './db.js';
 import { type Page, routeSetHash } from './pages.js';
-import { applyChange, type PageChange } from './writer.js';
+import { applyChange, type PageChange, type WriteResult } from './writer.js';
 
 export interface SiteOptions {
   db: DbConfig;
@@ -58,7 +58,7 @@ export interface Site {
   db: Database;
   reloader: Reloader<Routes, EntityManager>;
   current(): BuildInfo | undefined;
-  change(change: PageChange): Promise<{ version: number; hash: string }>;
+  change(change: PageChange): Promise<WriteResult>;
   close(): Promise<void>;
 }
 

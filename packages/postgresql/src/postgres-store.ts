@@ -1,6 +1,8 @@
-import { ApphookOptionError } from '@apphook/core';
+import { ApphookError, ApphookOptionError, type HintListener, type Subscription } from '@apphook/core';
 import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
 import type { MikroORM } from '@mikro-orm/core';
+import type pg from 'pg';
+import { ListenConnection, type ListenStats } from './listen-connection.js';
 
 export interface PostgresStoreOptions extends SqlTokenStoreOptions {
   /**
@@ -9,6 +11,22 @@ export interface PostgresStoreOptions extends SqlTokenStoreOptions {
    * @default 'apphook'
    */
   channel?: string | false;
+  /**
+   * Where the one LISTEN connection of this store connects. Give a direct (or session-mode pooler) address when
+   * the ORM goes through PgBouncer in transaction mode, which cannot carry LISTEN.
+   * @default the ORM's own connection settings
+   */
+  listenConnection?: pg.ClientConfig;
+  /**
+   * Tuning of the LISTEN connection: heartbeat, self-test and reconnect timing.
+   * @default { heartbeatMs: 15000, selfTestTimeoutMs: 3000, reconnectBaseMs: 250, reconnectMaxMs: 10000 }
+   */
+  listen?: {
+    heartbeatMs?: number;
+    selfTestTimeoutMs?: number;
+    reconnectBaseMs?: number;
+    reconnectMaxMs?: number;
+  };
 }
 
 /** The default NOTIFY channel. */
@@ -30,9 +48,12 @@ const FAMILY = {
 export class PostgresStore extends SqlTokenStore {
   /** The NOTIFY channel bumps send on, `undefined` when disabled. */
   readonly channel: string | undefined;
+  private readonly options: PostgresStoreOptions;
+  private listener: ListenConnection | undefined;
 
   constructor(orm: MikroORM, options: PostgresStoreOptions = {}) {
     super(FAMILY, orm, options);
+    this.options = options;
     const channel = options.channel ?? DEFAULT_CHANNEL;
     if (channel !== false && (typeof channel !== 'string' || !CHANNEL_PATTERN.test(channel))) {
       throw new ApphookOptionError(
@@ -40,6 +61,41 @@ export class PostgresStore extends SqlTokenStore {
       );
     }
     this.channel = channel === false ? undefined : channel;
+    // Without a channel there is no native push: hide subscribe so reloaders default to polling.
+    if (!this.channel) Object.defineProperty(this, 'subscribe', { value: undefined });
+  }
+
+  /**
+   * Native push: hints for `scope` from the store's one LISTEN connection, opened on the first subscription and
+   * closed with the last (or by `close()`). Resolves once LISTEN is active, so a read made afterwards cannot miss
+   * a commit (G9).
+   */
+  async subscribe(scope: string, listener: HintListener): Promise<Subscription> {
+    if (!this.channel) {
+      throw new ApphookError(
+        'E_STATE',
+        `[${FAMILY.name}] this store was created with channel: false, so there is nothing to LISTEN to; use mode 'interval' or give it a channel`,
+      );
+    }
+    this.listener ??= new ListenConnection({
+      connection: this.options.listenConnection ?? pgConfigFromOrm(this.orm),
+      channel: this.channel,
+      logger: this.options.logger,
+      ...this.options.listen,
+    });
+    return this.listener.subscribe(scope, listener);
+  }
+
+  /** Counters of the LISTEN connection, `undefined` until something subscribed. */
+  listenStats(): ListenStats | undefined {
+    return this.listener?.stats();
+  }
+
+  /** Closes the LISTEN connection, if open. Never closes the ORM. */
+  override async close(): Promise<void> {
+    await this.listener?.close();
+    this.listener = undefined;
+    await super.close();
   }
 
   protected async bumpRaw(em: SqlExecutor, scope: string): Promise<unknown> {
@@ -74,4 +130,20 @@ export class PostgresStore extends SqlTokenStore {
  */
 export function postgresStore(orm: MikroORM, options?: PostgresStoreOptions): PostgresStore {
   return new PostgresStore(orm, options);
+}
+
+/**
+ * The `pg` settings of the ORM's own connection (host, port, user, password, database, and `driverOptions`
+ * such as `ssl`), for the LISTEN connection.
+ */
+export function pgConfigFromOrm(orm: MikroORM): pg.ClientConfig {
+  const connection = orm.em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
+  const base = connection.getConnectionOptions();
+  const driverOptions = orm.config.get('driverOptions') as Record<string, unknown> | undefined;
+  const extra =
+    driverOptions && typeof driverOptions === 'object' && !('connection' in driverOptions)
+      ? driverOptions
+      : {};
+  const { min: _min, max: _max, schema: _schema, ...rest } = { ...base, ...extra };
+  return rest as pg.ClientConfig;
 }

@@ -27,8 +27,10 @@
  * 2. `GET /static` answering `200` with the body `static`, registered before the binding.
  * 3. The binding's delegating handler / middleware, mounted at the root.
  * 4. `GET /after` answering `200` with the body `after`, registered after the binding: an unmatched dynamic
- *    path must fall through to it (`next()`). Where route order does not matter (Fastify), a plain route, and
- *    pass `ordered: false`.
+ *    path must fall through to it (`next()`). Where a static route would always beat the binding's wildcard
+ *    (Fastify, Nest on Fastify), answer `/after` from the app's not-found handling instead, which is where an
+ *    unmatched dynamic path falls through there; `ordered: false` skips the takeover test for adapters that
+ *    cannot do even that.
  * 5. Anything else: the framework's own 404 (with `x-outer: yes`), never a response the binding made up.
  *
  * The dynamic part comes from `rebuildTable(context)`, which the adapter's `rebuildRoutes` awaits and turns
