@@ -38,7 +38,7 @@ export function memoryNotifier(): MemoryNotifier {
         );
       }
       // Delivered asynchronously, like a network hop, so a publisher never runs subscriber code inline.
-      for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => listener.hint(scope));
+      for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => safeHint(listener, scope));
     },
 
     async subscribe(scope, listener): Promise<Subscription> {
@@ -78,4 +78,13 @@ export function memoryNotifier(): MemoryNotifier {
       count = 0;
     },
   };
+}
+
+/** A listener that throws must not become an uncaught exception in the publisher's process (G5). */
+function safeHint(listener: HintListener, scope: string): void {
+  try {
+    listener.hint(scope);
+  } catch {
+    // The reloader's own listener never throws; a foreign one is not our process to crash.
+  }
 }

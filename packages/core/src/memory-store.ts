@@ -195,7 +195,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       await runAfterCommitHooks(hooks, report);
       if (push) {
         for (const scope of changed.keys()) {
-          for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => listener.hint(scope));
+          for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => safeHint(listener, scope));
         }
       }
       return result;
@@ -215,4 +215,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   return store;
+}
+
+/** A listener that throws must not become an uncaught exception in the publisher's process (G5). */
+function safeHint(listener: HintListener, scope: string): void {
+  try {
+    listener.hint(scope);
+  } catch {
+    // The reloader's own listener never throws; a foreign one is not our process to crash.
+  }
 }

@@ -1,0 +1,228 @@
+import { type Logger, raceTimeout } from '@apphook/core';
+import type { Cluster, Redis } from 'ioredis';
+import { errorText } from './describe.js';
+import type { RedisClient } from './options.js';
+
+/** What the hub hears from its subscriber connection. */
+export interface LinkEvents {
+  /** The connection can take (S)SUBSCRIBE now: the first time, or again after a drop. */
+  ready(): void;
+  /** Messages may have been missed from here on (G9). */
+  lost(error: unknown): void;
+  /** ioredis gave up on this connection for good; the hub makes a new one. */
+  ended(): void;
+  error(error: unknown): void;
+  message(channel: Buffer, message: Buffer): void;
+}
+
+/**
+ * The notifier's own subscriber connection, made from the user's client with `duplicate()`. Hides the
+ * difference between a `Redis` (standalone or Sentinel) and a `Cluster`, whose subscriber connections
+ * ioredis manages itself.
+ */
+export interface SubscriberLink {
+  connect(): void;
+  isReady(): boolean;
+  subscribe(channels: readonly string[]): Promise<void>;
+  unsubscribe(channels: readonly string[]): Promise<void>;
+  /** Closes the connection for good and stops reporting events. */
+  close(): void;
+}
+
+const noop = (): void => {};
+
+/** The name the subscriber shows in `CLIENT LIST`, so operators can tell it from the app's own connections. */
+export function subscriberName(client: RedisClient): string {
+  const base = (client.options as { connectionName?: string | null }).connectionName;
+  return `${base || 'apphook'}:subscriber`;
+}
+
+export interface LinkOptions {
+  sharded: boolean;
+  isCluster: boolean;
+  /** PING period on a standalone/Sentinel subscriber; `0` is off. Cluster connections are ioredis's own. */
+  heartbeatMs: number;
+  logger: Logger;
+}
+
+export function createSubscriberLink(
+  client: RedisClient,
+  options: LinkOptions,
+  events: LinkEvents,
+): SubscriberLink {
+  return options.isCluster
+    ? clusterLink(client as Cluster, options.sharded, events)
+    : redisLink(client as Redis, options, events);
+}
+
+function redisLink(client: Redis, options: LinkOptions, events: LinkEvents): SubscriberLink {
+  const { sharded, heartbeatMs, logger } = options;
+  const conn = client.duplicate({
+    // Connects when the hub says so, resubscribes under the hub's control (subscribe first, then tell the
+    // reloaders to read: nothing is missed between the two, G9), and never queues commands while offline.
+    lazyConnect: true,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: false,
+    // The subscriber must come back by itself however the app tuned its own client's retries (G9).
+    // Capped at 2 s: a reconnect attempt is cheap, and reloaders poll at intervalMs until it succeeds.
+    retryStrategy: (times: number) =>
+      Math.min(50 * 2 ** Math.min(times, 10), 2000) + Math.floor(Math.random() * 100),
+    // ioredis applies keyPrefix to SSUBSCRIBE's channel; the hub passes full channel names (wireChannel).
+    keyPrefix: '',
+    connectionName: subscriberName(client),
+  });
+  let open = true;
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A) => {
+      if (open) fn(...args);
+    };
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let pinging = false;
+  const stopHeartbeat = () => {
+    clearInterval(heartbeat);
+    heartbeat = undefined;
+    pinging = false;
+  };
+  // A connection that died without a FIN (a NAT or load balancer forgot it) never reports itself: PING it,
+  // and drop and remake it when the answer does not come (G9).
+  const startHeartbeat = () => {
+    stopHeartbeat();
+    if (heartbeatMs <= 0) return;
+    heartbeat = setInterval(() => {
+      if (!open || pinging || conn.status !== 'ready') return;
+      pinging = true;
+      raceTimeout(conn.ping(), heartbeatMs, `no PONG within ${heartbeatMs} ms`)
+        .catch((error: unknown) => {
+          if (!open || conn.status !== 'ready') return;
+          events.error(error);
+          logger.warn(
+            `[apphook/redis] the subscriber connection stopped answering PING (${errorText(error)}); reconnecting`,
+          );
+          conn.disconnect(true);
+        })
+        .finally(() => {
+          pinging = false;
+        });
+    }, heartbeatMs);
+    heartbeat.unref?.();
+  };
+  conn.on(
+    'ready',
+    guard(() => {
+      startHeartbeat();
+      events.ready();
+    }),
+  );
+  conn.on(
+    'close',
+    guard(() => {
+      stopHeartbeat();
+      events.lost(new Error('the subscriber connection closed'));
+    }),
+  );
+  conn.on('end', guard(events.ended));
+  conn.on('error', guard(events.error));
+  conn.on(sharded ? 'smessageBuffer' : 'messageBuffer', guard(events.message));
+  return {
+    connect() {
+      conn.connect().catch(noop);
+    },
+    isReady: () => conn.status === 'ready',
+    async subscribe(channels) {
+      if (channels.length === 0) return;
+      if (sharded) await Promise.all(channels.map((c) => conn.ssubscribe(c)));
+      else await conn.subscribe(...channels);
+    },
+    async unsubscribe(channels) {
+      if (channels.length === 0) return;
+      if (sharded) await Promise.all(channels.map((c) => conn.sunsubscribe(c)));
+      else await conn.unsubscribe(...channels);
+    },
+    close() {
+      open = false;
+      stopHeartbeat();
+      conn.removeAllListeners();
+      conn.on('error', noop);
+      conn.disconnect();
+    },
+  };
+}
+
+function clusterLink(client: Cluster, sharded: boolean, events: LinkEvents): SubscriberLink {
+  const conn = client.duplicate([], {
+    lazyConnect: true,
+    // One sharded subscriber connection per master that owns one of our channels; ioredis keeps them.
+    shardedSubscribers: sharded,
+    keyPrefix: '',
+    redisOptions: { ...client.options.redisOptions, keyPrefix: '' },
+  });
+  let open = true;
+  let wasReady = false;
+  let recheck: ReturnType<typeof setTimeout> | undefined;
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A) => {
+      if (open) fn(...args);
+    };
+  conn.on(
+    'ready',
+    guard(() => {
+      wasReady = true;
+      events.ready();
+    }),
+  );
+  for (const status of ['close', 'reconnecting'] as const) {
+    conn.on(
+      status,
+      guard(() => {
+        if (wasReady) events.lost(new Error(`the subscriber cluster connection is ${status}`));
+      }),
+    );
+  }
+  conn.on('end', guard(events.ended));
+  conn.on('error', guard(events.error));
+  // A node left: its subscriber connection went with it and ioredis moves the channels elsewhere without
+  // telling anyone. Report the gap, then subscribe again once the cluster is usable (G9).
+  conn.on(
+    '-node',
+    guard(() => {
+      events.lost(new Error('a Redis Cluster node holding subscriber connections left'));
+      clearTimeout(recheck);
+      recheck = setTimeout(
+        guard(() => {
+          if (conn.status === 'ready') events.ready();
+        }),
+        500,
+      );
+      recheck.unref?.();
+    }),
+  );
+  if (sharded) conn.on('subscribersReady', guard(events.ready));
+  conn.on(sharded ? 'smessageBuffer' : 'messageBuffer', guard(events.message));
+  return {
+    connect() {
+      conn.connect().catch(noop);
+    },
+    isReady: () => conn.status === 'ready',
+    async subscribe(channels) {
+      if (channels.length === 0) return;
+      // SSUBSCRIBE takes channels of one slot only: one command per channel.
+      if (sharded) await Promise.all(channels.map((c) => conn.ssubscribe(c)));
+      else await conn.subscribe(...channels);
+    },
+    async unsubscribe(channels) {
+      if (channels.length === 0) return;
+      if (sharded) await Promise.all(channels.map((c) => conn.sunsubscribe(c)));
+      else await conn.unsubscribe(...channels);
+    },
+    close() {
+      open = false;
+      clearTimeout(recheck);
+      conn.removeAllListeners();
+      conn.on('error', noop);
+      conn.disconnect();
+    },
+  };
+}
