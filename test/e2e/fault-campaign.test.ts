@@ -20,17 +20,21 @@ const ready = (await requireService('redis')) && OwnPostgres.available();
 const FAIL_VERSIONS = [40, 41, 42, 150];
 const COMMITS = 300;
 
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups: Array<[string, () => Promise<unknown>]> = [];
 afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-});
+  for (const [name, cleanup] of cleanups.reverse()) {
+    const timer = setTimeout(() => console.warn(`[e2e] cleanup '${name}' is taking long`), 5_000);
+    await cleanup().catch(() => {});
+    clearTimeout(timer);
+  }
+}, 120_000);
 
 describe.skipIf(!ready)('fault campaign (scenario 3)', () => {
   it(`${COMMITS} commits through Redis and NOTIFY outages, failing rebuilds, a killed worker and a database restart`, async () => {
     const redis = await OwnRedis.start();
-    cleanups.push(() => redis.stop());
+    cleanups.push(['redis', () => redis.stop()]);
     const database = await OwnPostgres.start();
-    cleanups.push(() => database.destroy());
+    cleanups.push(['postgres cluster', () => database.destroy()]);
 
     const s = new Scenario({
       db: 'postgres',
@@ -41,12 +45,12 @@ describe.skipIf(!ready)('fault campaign (scenario 3)', () => {
       intervalMs: 200,
       failVersions: FAIL_VERSIONS,
     });
-    cleanups.push(() => s.close());
+    cleanups.push(['workers', () => s.close()]);
     await s.seed();
     await s.startWorkers();
     // The writer is an in-process site on the same database and channels; it is not under load.
     const writer: Site = await startSite({ ...s.workerConfig('writer'), failVersions: [], logger: false });
-    cleanups.push(() => writer.close());
+    cleanups.push(['writer', () => writer.close()]);
 
     const alive = new Set(s.workers);
     const load = startLoad(
@@ -84,19 +88,18 @@ describe.skipIf(!ready)('fault campaign (scenario 3)', () => {
         victim.kill('SIGKILL');
         await victim.exited;
         log.push(`${victim.name} killed`);
-        setTimeout(() => {
-          void s.startWorkers(1).then(([fresh]) => {
-            alive.add(fresh!);
-            log.push(`${fresh!.name} started`);
-          });
-        }, 1000);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const [fresh] = await s.startWorkers(1);
+        alive.add(fresh!);
+        log.push(`${fresh!.name} started`);
       },
       220: async () => {
         await database.stop();
         log.push('database stopped');
-        await new Promise((resolve) => setTimeout(resolve, 3000));
-        await database.start();
-        log.push('database restarted');
+        // Commits go on failing (and retrying) while it is down.
+        setTimeout(() => {
+          void database.start().then(() => log.push('database restarted'));
+        }, 3000);
       },
     };
 
@@ -128,6 +131,7 @@ describe.skipIf(!ready)('fault campaign (scenario 3)', () => {
     );
 
     expect(last).toBe(COMMITS);
+    expect(failedCommits, 'commits were attempted while the database was down').toBeGreaterThan(0);
     for (const worker of everyone) expect(worker.latest()?.version, worker.name).toBe(last);
     const violations = buildViolations(s.workers, s.history);
     expect(violations, violations.join('\n')).toEqual([]);

@@ -2,6 +2,9 @@
  * Scenario 4: a storm. Four writer processes commit 1,000 changes as fast as they can; every worker ends on the
  * final version with far fewer rebuilds than commits (G8).
  */
+import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { requireService } from '@apphook/test-suite/services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildViolations, rebuildCounts } from '../harness/checks.js';
@@ -22,15 +25,12 @@ describe.skipIf(!ready)('storm (scenario 4)', () => {
     scenario = s;
     await s.seed();
     const watchers = await s.startWorkers(3);
-    const writers = await s.startWorkers(WRITERS);
-    const started = performance.now();
-    await Promise.all(
-      writers.map(async (writer, w) => {
-        for (let i = 0; i < COMMITS / WRITERS; i++) {
-          await writer.change({ op: 'add', path: `/w${w}-${i}`, title: `w${w} ${i}` });
-        }
-      }),
+    const writers = await Promise.all(
+      Array.from({ length: WRITERS }, (_, w) => startWriter(s, `/w${w}-`, COMMITS / WRITERS)),
     );
+    const started = performance.now();
+    for (const writer of writers) writer.go();
+    await Promise.all(writers.map((writer) => writer.done));
     const committedMs = performance.now() - started;
     const lastCommitAt = performance.now();
     await s.waitAll(COMMITS, 30_000, watchers);
@@ -45,3 +45,26 @@ describe.skipIf(!ready)('storm (scenario 4)', () => {
     expect(buildViolations(watchers, s.history)).toEqual([]);
   }, 120_000);
 });
+
+const writerPath = fileURLToPath(new URL('../harness/storm-writer.ts', import.meta.url));
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** A writer-only process: it commits `count` changes as fast as it can once told to go. */
+async function startWriter(s: Scenario, prefix: string, count: number) {
+  const child = fork(writerPath, [], {
+    execArgv: ['--import', tsxLoader, '--conditions=@apphook/source'],
+    env: { ...process.env, APPHOOK_STORM: JSON.stringify({ db: s.db, scope: 'default', prefix, count }) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`storm writer exited with ${code}`)));
+  });
+  const done = new Promise<{ last: number; ms: number }>((resolve, reject) => {
+    child.on('message', (message: { type: string; last: number; ms: number }) => {
+      if (message.type === 'done') resolve(message);
+    });
+    child.once('exit', (code) => reject(new Error(`storm writer exited with ${code} before it was done`)));
+  });
+  return { go: () => child.send({ type: 'go' }), done };
+}

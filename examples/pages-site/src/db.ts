@@ -18,6 +18,8 @@ export interface DbConfig {
   tokenTable?: string;
   /** Postgres NOTIFY channel (`push` through the database). */
   channel?: string;
+  /** Postgres: `false` sends no NOTIFY at all, so pushes travel only through Redis. @default true */
+  notify?: boolean;
 }
 
 export interface Database {
@@ -47,7 +49,11 @@ export async function openDatabase(config: DbConfig): Promise<Database> {
     orm = await MikroORM.init({ ...common, clientUrl: config.url, pool: { min: 0, max: 4 } });
     store = postgresStore(orm, {
       tableName: config.tokenTable,
-      ...(config.channel ? { channel: config.channel } : {}),
+      ...(config.notify === false
+        ? { channel: false as const }
+        : config.channel
+          ? { channel: config.channel }
+          : {}),
     });
   } else {
     const { MikroORM } = await import('@mikro-orm/mysql');

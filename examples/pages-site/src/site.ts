@@ -77,6 +77,8 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     const { Redis } = await import('ioredis');
     const { redisNotifier } = await import('@apphook/redis');
     const client = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    // ioredis prints connection errors without a listener; the notifier reports what matters to the reloader.
+    client.on('error', () => {});
     redis = client;
     notifier = redisNotifier({ client, ...(options.redisChannel ? { channel: options.redisChannel } : {}) });
   }
@@ -188,7 +190,9 @@ export async function startSite(options: SiteOptions): Promise<Site> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await reloader.stop();
       await redis?.quit().catch(() => {});
-      await db.close();
+      // Bounded: a transaction cut off by a database restart strands its pooled connection (kysely issue 1990),
+      // and the ORM's close would wait for it forever.
+      await Promise.race([db.close(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     },
   };
 }

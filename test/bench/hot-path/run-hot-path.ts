@@ -1,0 +1,186 @@
+/**
+ * Section 1, hot-path overhead: one server process per variant over the same 200-route table, loaded in turn by
+ * autocannon in this process (two cores: the load generator and the server never share an event loop).
+ * Variants are alternated round after round, so drift on a shared machine spreads over all of them.
+ */
+import { fileURLToPath } from 'node:url';
+import type { DbKind } from '@apphook/example-pages-site/db';
+import autocannon from 'autocannon';
+import { type Child, startChild } from '../lib/child.js';
+import { createBenchDatabase } from '../lib/database.js';
+import { median, round } from '../lib/stats.js';
+import type { HotPathServerConfig, HotPathServerInfo, Variant } from './server.js';
+
+const serverPath = fileURLToPath(new URL('./server.ts', import.meta.url));
+
+export const VARIANTS: readonly Variant[] = ['bare', 'push', 'interval', 'request', 'naive'];
+
+export const VARIANT_LABELS: Record<Variant, string> = {
+  bare: 'bare static router (no apphook)',
+  push: 'apphook push',
+  interval: 'apphook interval (1 s)',
+  request: 'apphook request',
+  naive: 'naive django CMS (SELECT per request)',
+};
+
+export interface HotPathOptions {
+  dbs: DbKind[];
+  routes: number;
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  redisUrl: string | undefined;
+  log(line: string): void;
+}
+
+export interface HotPathRound {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  queriesPerSec: number;
+  errors: number;
+  non2xx: number;
+}
+
+export interface HotPathRow {
+  db: DbKind;
+  variant: Variant;
+  label: string;
+  /** What carries pushes (push variant only). */
+  channel?: string;
+  /** Why the variant was not measured. */
+  skipped?: string;
+  rounds: HotPathRound[];
+  /** Median over rounds. */
+  reqPerSec: number;
+  reqPerSecMin: number;
+  reqPerSecMax: number;
+  p50: number;
+  p99: number;
+  queriesPerSec: number;
+  /** Median over rounds of this variant's throughput relative to the bare router's in the same round. */
+  ratioToBare: number;
+  ratioToBareMin: number;
+  ratioToBareMax: number;
+}
+
+export interface HotPathResult {
+  options: Omit<HotPathOptions, 'log' | 'redisUrl'>;
+  rows: HotPathRow[];
+  problems: string[];
+}
+
+export async function runHotPath(options: HotPathOptions): Promise<HotPathResult> {
+  const rows: HotPathRow[] = [];
+  const problems: string[] = [];
+  for (const kind of options.dbs) {
+    const db = await createBenchDatabase(kind, options.routes);
+    const servers = new Map<Variant, Child<HotPathServerInfo>>();
+    const skipped = new Map<Variant, string>();
+    const rounds = new Map<Variant, HotPathRound[]>();
+    try {
+      await Promise.all(
+        VARIANTS.map(async (variant) => {
+          const config: HotPathServerConfig = {
+            variant,
+            db: db.config,
+            scope: 'bench',
+            ...(options.redisUrl ? { redisUrl: options.redisUrl, redisChannel: `apphook:${db.tag}` } : {}),
+          };
+          try {
+            servers.set(variant, await startChild<HotPathServerInfo>(serverPath, config));
+          } catch (error) {
+            const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+            skipped.set(variant, message);
+            // Only a missing push channel (no LISTEN, no Redis) is a reason not to measure; anything else broke.
+            if (!/has no push channel/.test(message))
+              problems.push(`hot path ${kind}/${variant}: ${message}`);
+          }
+        }),
+      );
+      for (const [variant, server] of servers) {
+        if (server.info.routes !== options.routes) {
+          problems.push(
+            `hot path ${kind}/${variant}: serves ${server.info.routes} routes, expected ${options.routes}`,
+          );
+        }
+      }
+      // Ten paths spread over the table: Express matches routes in order, so the position matters.
+      const requests = Array.from({ length: 10 }, (_, k) => ({
+        method: 'GET',
+        path: db.paths[Math.floor(((k + 0.5) * db.paths.length) / 10)]!,
+      }));
+      const load = (server: Child<HotPathServerInfo>, durationS: number) =>
+        autocannon({
+          url: `http://127.0.0.1:${server.info.port}`,
+          connections: options.connections,
+          pipelining: 1,
+          duration: durationS,
+          requests,
+        });
+      for (const server of servers.values()) await load(server, options.warmupS);
+      for (let round = 0; round < options.rounds; round++) {
+        // Rotated every round, so no variant always runs right after another (position effects cancel out).
+        const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+        for (const variant of order) {
+          const server = servers.get(variant);
+          if (!server) continue;
+          const q0 = await server.call<number>('queries');
+          const t0 = performance.now();
+          const result = await load(server, options.durationS);
+          const seconds = (performance.now() - t0) / 1000;
+          const q1 = await server.call<number>('queries');
+          const measured: HotPathRound = {
+            reqPerSec: result.requests.total / result.duration,
+            p50: result.latency.p50,
+            p99: result.latency.p99,
+            queriesPerSec: (q1 - q0) / seconds,
+            errors: result.errors,
+            non2xx: result.non2xx,
+          };
+          if (measured.errors > 0 || measured.non2xx > 0) {
+            problems.push(
+              `hot path ${kind}/${variant} round ${round + 1}: ${measured.errors} connection errors, ${measured.non2xx} non-2xx responses`,
+            );
+          }
+          rounds.set(variant, [...(rounds.get(variant) ?? []), measured]);
+          options.log(
+            `  ${kind.padEnd(8)} ${variant.padEnd(9)} round ${round + 1}: ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  ${measured.queriesPerSec.toFixed(1)} queries/s`,
+          );
+        }
+      }
+    } finally {
+      await Promise.allSettled([...servers.values()].map((s) => s.stop()));
+      await db
+        .drop()
+        .catch((error: unknown) => problems.push(`hot path ${kind}: cleanup failed: ${String(error)}`));
+    }
+    const bareRounds = rounds.get('bare') ?? [];
+    for (const variant of VARIANTS) {
+      const measured = rounds.get(variant) ?? [];
+      const server = servers.get(variant);
+      // Each round's ratio to the bare router of the same round: drift on a shared machine hits both alike.
+      const ratios = measured.map((r, i) => r.reqPerSec / (bareRounds[i]?.reqPerSec ?? Number.NaN));
+      rows.push({
+        db: kind,
+        variant,
+        label: VARIANT_LABELS[variant],
+        ...(variant === 'push' && server?.info.channel ? { channel: server.info.channel } : {}),
+        ...(skipped.has(variant) ? { skipped: skipped.get(variant) } : {}),
+        rounds: measured,
+        reqPerSec: round(median(measured.map((r) => r.reqPerSec)), 0),
+        reqPerSecMin: round(Math.min(...measured.map((r) => r.reqPerSec)), 0),
+        reqPerSecMax: round(Math.max(...measured.map((r) => r.reqPerSec)), 0),
+        p50: round(median(measured.map((r) => r.p50)), 2),
+        p99: round(median(measured.map((r) => r.p99)), 2),
+        queriesPerSec: round(median(measured.map((r) => r.queriesPerSec)), 2),
+        ratioToBare: round(median(ratios), 3),
+        ratioToBareMin: round(Math.min(...ratios), 3),
+        ratioToBareMax: round(Math.max(...ratios), 3),
+      });
+    }
+  }
+  const { log: _log, redisUrl: _redis, ...rest } = options;
+  return { options: rest, rows, problems };
+}

@@ -1,0 +1,270 @@
+/** Renders a run as docs/benchmarks.md: machine and versions, the targets, then one table per section. */
+import type { ChannelResult } from '../channels/run-channels.js';
+import type { HotPathResult } from '../hot-path/run-hot-path.js';
+import type { Environment } from '../lib/environment.js';
+import { fixed, whole } from '../lib/stats.js';
+import type { ScaleResult } from '../scale/run-scale.js';
+import type { Target } from './targets.js';
+
+export interface BenchSettings {
+  quick: boolean;
+  hotPath: { routes: number; rounds: number; durationS: number; connections: number };
+  channels: {
+    workers: number;
+    routes: number;
+    idleS: number;
+    safetyIntervalMs: number;
+    commits: number;
+    gapMs: [number, number];
+    stormCommits: number;
+    stormMaxMs: number;
+  };
+  scale: { sizes: number[]; rebuilds: number };
+}
+
+export interface BenchResults {
+  environment: Environment;
+  settings: BenchSettings;
+  durationS: number;
+  targets: Target[];
+  hotPath?: HotPathResult;
+  channels?: ChannelResult[];
+  scale?: ScaleResult;
+  problems: string[];
+}
+
+const STATUS: Record<Target['status'], string> = {
+  met: '✅ met',
+  missed: '❌ missed',
+  'not measured': '⚪ not measured',
+};
+const DB_LABEL: Record<string, string> = { postgres: 'PostgreSQL', sqlite: 'SQLite', mysql: 'MySQL' };
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function environmentSection(r: BenchResults): string {
+  const { machine, versions } = r.environment;
+  return [
+    '## Machine and versions',
+    '',
+    table(
+      ['', ''],
+      [
+        ['date', r.environment.date],
+        ['CPU', `${machine.cpu}, ${machine.cores} cores`],
+        ['memory', `${machine.memoryGb} GB`],
+        ['OS', machine.os],
+        [
+          'load average (1 min)',
+          `${fixed(machine.loadAverageStart, 2)} at the start, ${fixed(machine.loadAverageEnd, 2)} at the end (other work on the machine skews the numbers)`,
+        ],
+        ['commit', r.environment.git],
+        ...Object.entries(versions).map(([name, version]) => [name, version]),
+      ],
+    ),
+  ].join('\n');
+}
+
+function targetsSection(targets: Target[]): string {
+  return [
+    '## Targets',
+    '',
+    'Each target is a ratio or a bound measured in this same run.',
+    '',
+    table(
+      ['target', 'measured', 'bound', 'status', 'what limits it'],
+      targets.map((t) => [t.target, t.measured, t.bound, STATUS[t.status], t.note ?? '']),
+    ),
+  ].join('\n');
+}
+
+function hotPathSection(hot: HotPathResult): string {
+  const o = hot.options;
+  const parts = [
+    '## 1. Hot-path overhead',
+    '',
+    `One Express app serving ${o.routes} routes read from a database table; each variant is a server process of its own, loaded by autocannon (${o.connections} connections) from the bench process. ` +
+      `Variants alternate: ${o.rounds} round${o.rounds > 1 ? 's' : ''} of ${o.durationS} s each (the order rotates every round), after a ${o.warmupS} s warm-up. req/s is the median over rounds (min–max in brackets); ` +
+      'the ratio to bare is the median of each round’s ratio to the bare router of the same round (min–max in brackets); latency is the median of the rounds’ percentiles; ' +
+      'DB queries/s counts token reads (a counting wrapper around the store, or the naive middleware’s SELECTs).',
+  ];
+  for (const db of [...new Set(hot.rows.map((r) => r.db))]) {
+    const rows = hot.rows.filter((r) => r.db === db);
+    parts.push(
+      '',
+      `### ${DB_LABEL[db]}`,
+      '',
+      table(
+        ['variant', 'req/s', 'p50 ms', 'p99 ms', 'ratio to bare', 'DB queries/s'],
+        rows.map((r) =>
+          r.skipped
+            ? [r.label, `not measured: ${r.skipped}`, '', '', '', '']
+            : [
+                r.label + (r.channel ? ` (${r.channel})` : ''),
+                `${whole(r.reqPerSec)} (${whole(r.reqPerSecMin)}–${whole(r.reqPerSecMax)})`,
+                fixed(r.p50, 1),
+                fixed(r.p99, 1),
+                r.variant === 'bare'
+                  ? '1'
+                  : `${fixed(r.ratioToBare, 3)} (${fixed(r.ratioToBareMin, 2)}–${fixed(r.ratioToBareMax, 2)})`,
+                fixed(r.queriesPerSec, 1),
+              ],
+        ),
+      ),
+    );
+  }
+  return parts.join('\n');
+}
+
+function channelSections(channels: ChannelResult[], s: BenchSettings['channels']): string {
+  const skipped = (c: ChannelResult) => `not measured: ${c.skipped}`;
+  const measuredProp = channels.filter((c) => c.group.propagation);
+  const measuredStorm = channels.filter((c) => c.group.storm);
+  return [
+    '## 2. Propagation',
+    '',
+    `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process. The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ` +
+      'for each commit, the time from its commit (an after-commit hook in the writer) until every worker reported serving it or a later version (IPC, same clock). ' +
+      '"each worker" is every (commit, worker) pair; the rebuild columns are the workers’ own `rebuildRoutes` durations in the same window.',
+    '',
+    table(
+      [
+        'channel',
+        'commits',
+        'all workers p50 ms',
+        'p99 ms',
+        'max ms',
+        'each worker p50 ms',
+        'rebuild p50 ms',
+        'rebuild p99 ms',
+      ],
+      measuredProp.map((c) => {
+        const p = c.propagation;
+        if (!p) return [c.group.label, c.skipped ? skipped(c) : 'not measured', '', '', '', '', '', ''];
+        return [
+          c.group.label,
+          String(p.commits),
+          fixed(p.allWorkers.p50, 1),
+          fixed(p.allWorkers.p99, 1),
+          fixed(p.allWorkers.max, 1),
+          fixed(p.eachWorker.p50, 1),
+          fixed(p.rebuildMs.p50, 1),
+          fixed(p.rebuildMs.p99, 1),
+        ];
+      }),
+    ),
+    '',
+    '## 3. Storm',
+    '',
+    `The writer commits up to ${whole(s.stormCommits)} page changes back to back (stopping after ${s.stormMaxMs / 1000} s if the machine is too busy to make them all; the table says how many it made). ` +
+      'Rebuilds per worker count the builds each worker swapped in during the storm; convergence is from the last commit until every worker served it.',
+    '',
+    table(
+      [
+        'channel',
+        'commits',
+        'commits/s',
+        'rebuilds per worker (min–max)',
+        'converged after the last commit, ms',
+        'less the last rebuild, ms',
+      ],
+      measuredStorm.map((c) => {
+        const st = c.storm;
+        if (!st) return [c.group.label, c.skipped ? skipped(c) : 'not measured', '', '', '', ''];
+        return [
+          c.group.label,
+          `${whole(st.commits)}${st.capped ? ' (time cap)' : ''}`,
+          whole(st.commitsPerSec),
+          `${Math.min(...st.rebuildsPerWorker)}–${Math.max(...st.rebuildsPerWorker)}`,
+          fixed(st.convergenceMs, 1),
+          fixed(st.convergenceLessRebuildMs, 1),
+        ];
+      }),
+    ),
+    '',
+    '## 4. Idle cost',
+    '',
+    `Token reads by ${s.workers} idle workers over ${s.idleS} s (\`reloader.stats().reads\` from each worker's /__status). Push and request modes run their safety poll every ${s.safetyIntervalMs / 1000} s here (the default is 30 s), so the window sees several. ` +
+      'Not counted: the Postgres LISTEN connection’s heartbeat (`SELECT 1` every 15 s per process, on the listening connection) and Redis pings; SQLite reads that `PRAGMA data_version` answers are counted as reads.',
+    '',
+    table(
+      ['mode', 'reads', 'reads/s (all workers)', 'per worker per s', 'per worker per safety interval'],
+      channels.map((c) => {
+        const i = c.idle;
+        if (!i) return [c.group.label, c.skipped ? skipped(c) : 'not measured', '', '', ''];
+        return [
+          c.group.label,
+          String(i.reads),
+          fixed(i.readsPerSec, 2),
+          fixed(i.readsPerWorkerPerSec, 3),
+          i.readsPerWorkerPerSafetyInterval === undefined ? '–' : fixed(i.readsPerWorkerPerSafetyInterval, 2),
+        ];
+      }),
+    ),
+  ].join('\n');
+}
+
+function scaleSection(scale: ScaleResult): string {
+  return [
+    '## 5. Scale',
+    '',
+    `Each binding in a process of its own, with an in-memory store (no database: this is the framework’s build). ${scale.rebuilds} rebuilds per size through the reloader; ` +
+      'rebuild is `rebuildRoutes` plus the swap (the reload event’s duration). First and second request: one GET after the last swap, then another (lazy router compilation shows in the first). ' +
+      'Heap: what the served build holds (heap after a full GC with the build served, less the heap before the first build).',
+    '',
+    table(
+      [
+        'binding',
+        'routes',
+        'rebuild p50 ms',
+        'rebuild max ms',
+        'first request ms',
+        'second request ms',
+        'heap MB',
+      ],
+      scale.rows.map((r) => [
+        r.binding,
+        whole(r.routes),
+        fixed(r.rebuildP50Ms, 2),
+        fixed(r.rebuildMaxMs, 2),
+        fixed(r.firstRequestMs, 2),
+        fixed(r.secondRequestMs, 2),
+        fixed(r.heapMb, 2),
+      ]),
+    ),
+  ].join('\n');
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const parts = [
+    '# Benchmarks',
+    '',
+    `Generated by \`pnpm bench${r.settings.quick ? ' --quick' : ''}\` in ${fixed(r.durationS, 0)} s; the raw numbers are in [benchmarks.json](./benchmarks.json). Do not edit by hand: run it again. ` +
+      'What it compares: apphook against the design of django CMS’s apphook reload (one token SELECT on every request, in every process), side by side in one run.',
+    '',
+    environmentSection(r),
+    '',
+    targetsSection(r.targets),
+  ];
+  if (r.hotPath) parts.push('', hotPathSection(r.hotPath));
+  if (r.channels) parts.push('', channelSections(r.channels, r.settings.channels));
+  if (r.scale) parts.push('', scaleSection(r.scale));
+  if (r.problems.length) {
+    parts.push('', '## Problems in this run', '', ...r.problems.map((p) => `- ${p}`));
+  }
+  parts.push(
+    '',
+    '## Reading these numbers',
+    '',
+    '- The machine has two cores. Server, load generator, database and the eight workers share them, so absolute numbers are low and every section is CPU-bound somewhere; the ratios, measured in the same run with variants alternated, are what to compare.',
+    '- Hot path: `bare` builds the router once and never checks anything. `push` and `interval` serve from memory (G7); `request` reads the token before each request but shares one read among concurrent requests; `naive` reads it through the ORM on every request, as django CMS does.',
+    '- Propagation and storm: every worker rebuilds after every change it sees, so eight rebuilds compete for two cores after each commit; `rebuild p99` shows that queueing.',
+    '',
+    'Run it: `pnpm bench` (about 10 minutes at most, writes this file and benchmarks.json), or `pnpm bench --quick` (under 2 minutes, smaller counts, writes to a temporary folder unless `--out` is given; CI runs it).',
+    '',
+  );
+  return parts.join('\n');
+}

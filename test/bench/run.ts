@@ -1,0 +1,216 @@
+/**
+ * `pnpm bench [--quick] [--out DIR] [--only hot-path,channels,scale]`
+ *
+ * Measures, side by side in one run, what apphook costs and buys against django CMS's per-request token read:
+ * hot-path overhead, propagation, storm, idle cost and scale. Prints ratios and targets, and writes the results
+ * to docs/benchmarks.md and docs/benchmarks.json (a quick run writes to a temporary folder unless --out is given).
+ *
+ * Exit code: 0 whatever the numbers (a missed target is a result); 1 only on breakage: a server or worker that
+ * does not start, wrong responses, a worker that never converges, a run that hangs.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { DbKind } from '@apphook/example-pages-site/db';
+import { isCI, reachable, services } from '@apphook/test-suite/services';
+import { CHANNEL_GROUPS } from './channels/groups.js';
+import { type ChannelResult, runChannelGroup } from './channels/run-channels.js';
+import { runHotPath } from './hot-path/run-hot-path.js';
+import { describeEnvironment } from './lib/environment.js';
+import { type BenchResults, type BenchSettings, renderMarkdown } from './report/markdown.js';
+import { evaluateTargets } from './report/targets.js';
+import { runScale } from './scale/run-scale.js';
+
+const SECTIONS = ['hot-path', 'channels', 'scale'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  allowPositionals: true,
+});
+
+if (args.help) {
+  console.log('pnpm bench [--quick] [--out DIR] [--only hot-path,channels,scale]');
+  process.exit(0);
+}
+
+const only = (args.only?.split(',').map((s) => s.trim()) ?? [...SECTIONS]) as Section[];
+const unknown = only.filter((s) => !SECTIONS.includes(s));
+if (unknown.length) {
+  console.error(`--only takes ${SECTIONS.join(', ')}; got ${unknown.join(', ')}`);
+  process.exit(2);
+}
+
+const quick = args.quick ?? false;
+const settings: BenchSettings = quick
+  ? {
+      quick,
+      hotPath: { routes: 200, rounds: 1, durationS: 1, connections: 32 },
+      channels: {
+        workers: 3,
+        routes: 200,
+        idleS: 2,
+        safetyIntervalMs: 1000,
+        commits: 20,
+        gapMs: [20, 60],
+        stormCommits: 100,
+        stormMaxMs: 8_000,
+      },
+      scale: { sizes: [100, 1000], rebuilds: 2 },
+    }
+  : {
+      quick,
+      hotPath: { routes: 200, rounds: 4, durationS: 2.5, connections: 32 },
+      channels: {
+        workers: 8,
+        routes: 200,
+        idleS: 8,
+        safetyIntervalMs: 4000,
+        commits: 200,
+        gapMs: [30, 150],
+        stormCommits: 1000,
+        stormMaxMs: 30_000,
+      },
+      scale: { sizes: [100, 1000, 10_000], rebuilds: 5 },
+    };
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = args.out
+  ? resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
+  : quick
+    ? mkdtempSync(join(os.tmpdir(), 'apphook-bench-'))
+    : join(repoRoot, 'docs');
+
+// A run that hangs is breakage: stop it with a message instead of letting CI time out.
+const watchdogMs = quick ? 240_000 : 900_000;
+let section = 'start';
+const watchdog = setTimeout(() => {
+  console.error(`\n[bench] still running after ${watchdogMs / 1000} s (in ${section}); giving up`);
+  process.exit(1);
+}, watchdogMs);
+watchdog.unref();
+
+const started = performance.now();
+const log = (line: string) => console.log(line);
+const problems: string[] = [];
+
+async function service(name: 'postgres' | 'redis'): Promise<string | undefined> {
+  if (await reachable(services[name])) return services[name];
+  const message = `[bench] ${name} is not reachable at ${services[name]}`;
+  if (isCI) {
+    problems.push(`${message} (CI=true: an unreachable server is a failure)`);
+  } else {
+    console.warn(`${message}; the parts that need it are not measured.`);
+  }
+  return undefined;
+}
+
+const postgres = await service('postgres');
+const redis = await service('redis');
+const environment = await describeEnvironment({ postgres, redis });
+console.log(
+  `apphook bench${quick ? ' --quick' : ''}: ${environment.machine.cpu}, ${environment.machine.cores} cores, ${environment.machine.memoryGb} GB, load ${environment.machine.loadAverageStart}; node ${process.version}\n`,
+);
+
+const results: BenchResults = {
+  environment,
+  settings,
+  durationS: 0,
+  targets: [],
+  problems,
+};
+
+const dbs: DbKind[] = postgres ? ['postgres', 'sqlite'] : ['sqlite'];
+
+async function guarded(name: string, run: () => Promise<void>): Promise<void> {
+  section = name;
+  const t = performance.now();
+  console.log(`== ${name}`);
+  try {
+    await run();
+  } catch (error) {
+    problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `[bench] ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
+  }
+  console.log(`   (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+}
+
+if (only.includes('hot-path')) {
+  await guarded('1. hot-path overhead', async () => {
+    results.hotPath = await runHotPath({
+      dbs,
+      ...settings.hotPath,
+      warmupS: quick ? 0.3 : 1,
+      redisUrl: redis,
+      log,
+    });
+    problems.push(...results.hotPath.problems);
+  });
+}
+
+if (only.includes('channels')) {
+  await guarded('2-4. propagation, storm and idle cost', async () => {
+    const channels: ChannelResult[] = [];
+    results.channels = channels;
+    for (const group of CHANNEL_GROUPS) {
+      if (group.db === 'postgres' && !postgres) {
+        channels.push({ group, workers: 0, skipped: 'PostgreSQL is not reachable', reloaderErrors: 0 });
+        continue;
+      }
+      section = `channels: ${group.id}`;
+      try {
+        const result = await runChannelGroup(group, { ...settings.channels, redisUrl: redis, log });
+        if (result.reloaderErrors > 0) {
+          problems.push(`${group.id}: workers reported ${result.reloaderErrors} reloader errors`);
+        }
+        channels.push(result);
+      } catch (error) {
+        problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
+        channels.push({
+          group,
+          workers: settings.channels.workers,
+          skipped: 'failed (see problems)',
+          reloaderErrors: 0,
+        });
+      }
+    }
+  });
+}
+
+if (only.includes('scale')) {
+  await guarded('5. scale', async () => {
+    results.scale = await runScale({ ...settings.scale, log });
+    problems.push(...results.scale.problems);
+  });
+}
+
+environment.machine.loadAverageEnd = Math.round(os.loadavg()[0]! * 100) / 100;
+results.durationS = Math.round((performance.now() - started) / 100) / 10;
+results.targets = evaluateTargets(results.hotPath, results.channels, environment.machine.loadAverageStart);
+
+console.log('== targets (measured in this run)');
+for (const t of results.targets) {
+  const mark = t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   ';
+  console.log(`  ${mark} ${t.target}: ${t.measured} (${t.bound})${t.note ? `\n         ${t.note}` : ''}`);
+}
+
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'benchmarks.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(outDir, 'benchmarks.md'), renderMarkdown(results));
+console.log(`\nwrote ${join(outDir, 'benchmarks.md')} and benchmarks.json in ${results.durationS} s`);
+
+if (problems.length) {
+  console.error(`\n${problems.length} problem(s):`);
+  for (const p of problems) console.error(`  - ${p}`);
+  process.exit(1);
+}
+process.exit(0);
