@@ -44,9 +44,12 @@ export class AfterCommitQueue {
     this.frames.pop();
   }
 
-  /** The root committed: returns the hooks to run, keyed duplicates collapsed, and resets the queue. */
+  /**
+   * The root committed: returns the hooks to run, keyed duplicates collapsed, and resets the queue. Levels still
+   * open count as released: the root commit made their work durable (some drivers release savepoints silently).
+   */
   commit(): AfterCommitHook[] {
-    const root = this.frames.pop() ?? [];
+    const root = this.frames.flat();
     this.frames.length = 0;
     const out: AfterCommitHook[] = [];
     const slotOfKey = new Map<string, number>();

@@ -103,6 +103,17 @@ describe('AfterCommitQueue', () => {
     expect(queue.depth).toBe(0);
   });
 
+  it('treats savepoints still open at the root commit as released', async () => {
+    const queue = new AfterCommitQueue();
+    const ran: string[] = [];
+    queue.begin();
+    queue.add(() => void ran.push('root'));
+    queue.begin(); // a savepoint whose release the driver never reported
+    queue.add(() => void ran.push('inner'));
+    await runAfterCommitHooks(queue.commit(), () => {});
+    expect(ran).toEqual(['root', 'inner']);
+  });
+
   it('refuses to queue outside a transaction', () => {
     expect(() => new AfterCommitQueue().add(() => {})).toThrow(/outside a transaction/);
   });
