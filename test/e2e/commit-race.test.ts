@@ -32,50 +32,56 @@ afterEach(async () => {
 
 describe('the django CMS race, fixed (scenario 1)', () => {
   for (const { db, channel, ok } of matrix) {
-    it.skipIf(!ok)(`${db} + ${channel}: no worker ever serves routes that were not committed at its version`, async () => {
-      const s = new Scenario({ db, channel, workers: 3 });
-      scenario = s;
-      await s.seed();
-      await s.startWorkers();
-      const [writer] = s.workers;
-      const load = startLoad(
-        () => s.workers,
-        () => s.paths(),
-        { concurrency: 6 },
-      );
-      let last = 0;
-      let added = '';
-      for (let i = 0; i < 8; i++) {
-        const remove = i % 4 === 3;
-        if (!remove) added = s.newPath();
-        const change = remove
-          ? { op: 'remove' as const, path: added }
-          : { op: 'add' as const, path: added, title: `Page ${i}` };
-        const result = await writer!.change(change, { holdMs: 200 });
-        s.history.record(result.version, result.hash, result.paths);
-        last = result.version;
-        // The writer serves its own change when its transaction resolved (read-your-writes in-process).
-        expect(writer!.latest()?.version, 'the writer serves its commit when the transaction resolves').toBe(last);
-      }
-      await s.waitAll(last);
-      const report = await load.stop();
-      const violations = buildViolations(s.workers, s.history);
-      expect(violations, violations.join('\n')).toEqual([]);
-      expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3))).toEqual([]);
-      expect(report.networkErrors).toEqual({});
-      // Every response came from a build the worker recorded (and which was checked above).
-      for (const seen of report.served) {
-        const worker = s.workers.find((w) => w.name === seen.worker)!;
-        expect(
-          worker.builds.some((b) => b.version === seen.version && b.hash === seen.hash),
-          `${seen.worker} answered with version ${seen.version} / ${seen.hash}, which it never built`,
-        ).toBe(true);
-      }
-      expect(report.requests).toBeGreaterThan(50);
-      console.log(
-        `[e2e] ${db}+${channel}: ${report.requests} requests, ${s.history.last} commits, rebuilds ${rebuildCounts(s.workers)}`,
-      );
-    });
+    it.skipIf(!ok)(
+      `${db} + ${channel}: no worker ever serves routes that were not committed at its version`,
+      async () => {
+        const s = new Scenario({ db, channel, workers: 3 });
+        scenario = s;
+        await s.seed();
+        await s.startWorkers();
+        const [writer] = s.workers;
+        const load = startLoad(
+          () => s.workers,
+          () => s.paths(),
+          { concurrency: 6 },
+        );
+        let last = 0;
+        let added = '';
+        for (let i = 0; i < 8; i++) {
+          const remove = i % 4 === 3;
+          if (!remove) added = s.newPath();
+          const change = remove
+            ? { op: 'remove' as const, path: added }
+            : { op: 'add' as const, path: added, title: `Page ${i}` };
+          const result = await writer!.change(change, { holdMs: 200 });
+          s.history.record(result.version, result.hash, result.paths);
+          last = result.version;
+          // The writer serves its own change when its transaction resolved (read-your-writes in-process).
+          expect(
+            writer!.latest()?.version,
+            'the writer serves its commit when the transaction resolves',
+          ).toBe(last);
+        }
+        await s.waitAll(last);
+        const report = await load.stop();
+        const violations = buildViolations(s.workers, s.history);
+        expect(violations, violations.join('\n')).toEqual([]);
+        expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3))).toEqual([]);
+        expect(report.networkErrors).toEqual({});
+        // Every response came from a build the worker recorded (and which was checked above).
+        for (const seen of report.served) {
+          const worker = s.workers.find((w) => w.name === seen.worker)!;
+          expect(
+            worker.builds.some((b) => b.version === seen.version && b.hash === seen.hash),
+            `${seen.worker} answered with version ${seen.version} / ${seen.hash}, which it never built`,
+          ).toBe(true);
+        }
+        expect(report.requests).toBeGreaterThan(50);
+        console.log(
+          `[e2e] ${db}+${channel}: ${report.requests} requests, ${s.history.last} commits, rebuilds ${rebuildCounts(s.workers)}`,
+        );
+      },
+    );
   }
 });
 
@@ -93,10 +99,13 @@ describe('negative control: the naive order of operations is caught (scenario 2)
     );
     let last = 0;
     for (let i = 0; i < 4; i++) {
-      const result = await writer!.change({ op: 'add', path: s.newPath(), title: `Page ${i}` }, {
-        holdMs: 300,
-        naive: true,
-      });
+      const result = await writer!.change(
+        { op: 'add', path: s.newPath(), title: `Page ${i}` },
+        {
+          holdMs: 300,
+          naive: true,
+        },
+      );
       s.history.record(result.version, result.hash, result.paths);
       last = result.version;
     }

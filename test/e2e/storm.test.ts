@@ -40,7 +40,9 @@ describe.skipIf(!ready)('storm (scenario 4)', () => {
     );
     for (const watcher of watchers) {
       expect(watcher.latest()?.version).toBe(COMMITS);
-      expect(watcher.builds.length, `${watcher.name} rebuilt ${watcher.builds.length} times`).toBeLessThan(COMMITS / 4);
+      expect(watcher.builds.length, `${watcher.name} rebuilt ${watcher.builds.length} times`).toBeLessThan(
+        COMMITS / 4,
+      );
     }
     expect(buildViolations(watchers, s.history)).toEqual([]);
   }, 120_000);

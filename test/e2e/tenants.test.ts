@@ -7,8 +7,8 @@ import { callbackBinding, createReloader, type Reloader } from '@apphook/core';
 import { ApphookToken, defineApphookToken, postgresStore } from '@apphook/postgresql';
 import { redisNotifier } from '@apphook/redis';
 import { requireService, services } from '@apphook/test-suite/services';
-import { MikroORM } from '@mikro-orm/postgresql';
 import type { EntityManager } from '@mikro-orm/core';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -30,7 +30,11 @@ describe.skipIf(!ready)('tenants (scenario 5)', () => {
     const redis = await OwnRedis.start();
     cleanups.push(() => redis.stop());
     const open = () =>
-      MikroORM.init({ clientUrl: services.postgres, entities: [defineApphookToken({ tableName })], debug: false });
+      MikroORM.init({
+        clientUrl: services.postgres,
+        entities: [defineApphookToken({ tableName })],
+        debug: false,
+      });
 
     // The serving process: 50 reloaders on one store and one notifier.
     const orm = await open();
@@ -66,9 +70,10 @@ describe.skipIf(!ready)('tenants (scenario 5)', () => {
     const admin = new pg.Client({ connectionString: services.postgres });
     await admin.connect();
     cleanups.push(() => admin.end());
-    const listens = await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [
-      `apphook-listen:${tag}`,
-    ]);
+    const listens = await admin.query(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+      [`apphook-listen:${tag}`],
+    );
     expect(listens.rows[0].n).toBe(1);
     const redisAdmin = new Redis(redis.url);
     cleanups.push(() => redisAdmin.quit());

@@ -55,7 +55,12 @@ export function startLoad(
         report.requests++;
         report.byStatus[res.status] = (report.byStatus[res.status] ?? 0) + 1;
         if (res.status >= 500) {
-          report.serverErrors.push({ worker: target.name, path, status: res.status, body: body.slice(0, 200) });
+          report.serverErrors.push({
+            worker: target.name,
+            path,
+            status: res.status,
+            body: body.slice(0, 200),
+          });
         }
         const version = res.headers.get('x-apphook-version');
         const hash = res.headers.get('x-route-hash');

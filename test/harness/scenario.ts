@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DbConfig, DbKind } from '@apphook/example-pages-site/db';
 import { openDatabase } from '@apphook/example-pages-site/db';
-import type { WorkerConfig } from '@apphook/example-pages-site/worker-protocol';
 import { spawnWorker, type WorkerHandle } from '@apphook/example-pages-site/spawn';
+import type { WorkerConfig } from '@apphook/example-pages-site/worker-protocol';
 import { services } from '@apphook/test-suite/services';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { CommittedHistory } from './checks.js';
@@ -71,7 +71,8 @@ export class Scenario {
     const database = await openDatabase(this.db);
     try {
       const em = database.orm.em.fork();
-      for (const path of ['/', '/about', '/blog']) em.create(database.Page, { path, title: path, body: path });
+      for (const path of ['/', '/about', '/blog'])
+        em.create(database.Page, { path, title: path, body: path });
       await em.flush();
       const pages = await em.find(database.Page, {});
       const { routeSetHash } = await import('@apphook/example-pages-site/pages');
@@ -83,7 +84,9 @@ export class Scenario {
 
   async startWorkers(count = this.config.workers): Promise<WorkerHandle[]> {
     const started = await Promise.all(
-      Array.from({ length: count }, (_, i) => spawnWorker(this.workerConfig(`worker ${this.workers.length + i + 1}`))),
+      Array.from({ length: count }, (_, i) =>
+        spawnWorker(this.workerConfig(`worker ${this.workers.length + i + 1}`)),
+      ),
     );
     this.workers.push(...started);
     return started;

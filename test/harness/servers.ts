@@ -70,9 +70,11 @@ export class OwnRedis {
   }
 }
 
-const PG_BIN = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'].find((dir) =>
-  existsSync(join(dir, 'pg_ctl')),
-);
+const PG_BIN = [
+  '/usr/lib/postgresql/17/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/15/bin',
+].find((dir) => existsSync(join(dir, 'pg_ctl')));
 
 /**
  * A throwaway PostgreSQL cluster (initdb + pg_ctl) on a port of its own, trust auth. When this process is root,
@@ -133,7 +135,8 @@ export class OwnPostgres {
 
   private run(tool: string, args: string[]): void {
     const bin = join(PG_BIN!, tool);
-    if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore' });
+    if (process.getuid?.() === 0)
+      execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore' });
     else execFileSync(bin, args, { stdio: 'ignore' });
   }
 }

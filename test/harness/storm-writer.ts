@@ -4,7 +4,7 @@
  * Config in APPHOOK_STORM: { db, scope, prefix, count }.
  */
 import { callbackBinding, createReloader } from '@apphook/core';
-import { openDatabase, type DbConfig } from '@apphook/example-pages-site/db';
+import { type DbConfig, openDatabase } from '@apphook/example-pages-site/db';
 
 const { db, scope, prefix, count } = JSON.parse(process.env.APPHOOK_STORM ?? '{}') as {
   db: DbConfig;
