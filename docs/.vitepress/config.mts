@@ -16,6 +16,7 @@ export default defineConfig({
         text: 'Guide',
         items: [
           { text: 'Getting started', link: '/getting-started' },
+          { text: 'Examples', link: '/examples' },
           { text: 'Concepts and guarantees', link: '/concepts' },
           { text: 'Guarantees and how they are tested', link: '/guarantees' },
           { text: 'Transactions and afterCommit', link: '/transactions' },

@@ -74,12 +74,15 @@ async function cleanup(): Promise<void> {
   if (tempDir) rmSync(tempDir, { recursive: true, force: true });
 }
 
-process.on('SIGINT', () => {
+// Ctrl-C (and the SIGTERM a package manager forwards) stops the workers and exits quietly.
+const shutdown = () => {
   if (stopping) return;
   stopping = true;
   console.log(dim('\nstopping workers...'));
   void cleanup().finally(() => process.exit(0));
-});
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
 
 async function seed(): Promise<void> {
   const database = await openDatabase(db);
