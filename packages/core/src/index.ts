@@ -45,14 +45,14 @@ export {
   memoryStore,
 } from './memory-store.js';
 export type { ReloaderOptions } from './options.js';
-export {
-  createReloader,
-  type ErrorPhase,
-  type ReloadEvent,
-  type Reloader,
-  type ReloaderErrorEvent,
-  type ReloaderEvents,
-  type ReloaderStats,
-} from './reloader.js';
+export { createReloader } from './reloader.js';
+export type {
+  ErrorPhase,
+  ReloadEvent,
+  Reloader,
+  ReloaderErrorEvent,
+  ReloaderEvents,
+  ReloaderStats,
+} from './reloader-types.js';
 export { assertScope, describe as describeValue, isValidScope, SCOPE_MAX_LENGTH } from './scope.js';
 export { backoffDelay, raceTimeout } from './timing.js';

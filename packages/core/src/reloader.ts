@@ -11,69 +11,9 @@ import { Emitter } from './emitter.js';
 import { ApphookError, ApphookRebuildError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
 import { type ReloaderOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import type { ErrorPhase, Reloader, ReloaderEvents, ReloaderStats } from './reloader-types.js';
+import { SharedRead } from './shared-read.js';
 import { backoffDelay, raceTimeout, unrefTimer } from './timing.js';
-
-export type ErrorPhase = 'start' | 'read' | 'rebuild' | 'publish' | 'hook' | 'subscribe' | 'channel';
-
-export interface ReloadEvent {
-  scope: string;
-  /** Version served before, `undefined` for the first build. */
-  from: Version | undefined;
-  to: Version;
-  durationMs: number;
-}
-
-export interface ReloaderErrorEvent {
-  scope: string;
-  phase: ErrorPhase;
-  error: ApphookError;
-}
-
-export interface ReloaderEvents extends Record<string, unknown> {
-  reload: ReloadEvent;
-  error: ReloaderErrorEvent;
-}
-
-export interface ReloaderStats {
-  scope: string;
-  mode: ReloaderMode;
-  /** Version served, `undefined` before the first build. */
-  version: Version | undefined;
-  /** Highest committed version seen in the store. */
-  latestSeen: Version | undefined;
-  checks: number;
-  reads: number;
-  reloads: number;
-  failures: number;
-  hints: number;
-  /** `false` while any push channel reports itself down (polling at `intervalMs` then). */
-  channelsHealthy: boolean;
-  lastCheckAt: number | undefined;
-  lastReloadAt: number | undefined;
-}
-
-export interface Reloader<R = unknown, Tx = unknown> {
-  readonly scope: string;
-  readonly mode: ReloaderMode;
-  /** Version of the routes now served, `undefined` before the first build. */
-  readonly version: Version | undefined;
-  /** The build now served (what `rebuildRoutes` returned), `undefined` before the first build. */
-  readonly current: R | undefined;
-  /** Subscribes, reads the version, builds once. Rejects if that first build fails: nothing to fall back to. */
-  start(): Promise<void>;
-  /** Clears every timer and subscription; an in-flight build is aborted. Idempotent. */
-  stop(): Promise<void>;
-  /**
-   * Bumps the scope inside `tx`. After the outermost commit the notifier publishes and this process
-   * rebuilds, so when the caller's transaction resolves this process serves the new version.
-   */
-  markChanged(tx: Tx): Promise<Version>;
-  /** Reads the store now (shared with concurrent callers) and waits for a rebuild if it is newer. Never rejects. */
-  check(): Promise<void>;
-  on<K extends keyof ReloaderEvents>(event: K, listener: (event: ReloaderEvents[K]) => void): () => void;
-  off<K extends keyof ReloaderEvents>(event: K, listener: (event: ReloaderEvents[K]) => void): void;
-  stats(): ReloaderStats;
-}
 
 type State = 'idle' | 'starting' | 'running' | 'stopped';
 
@@ -120,10 +60,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private subscriptions: Subscription[] = [];
   private readonly channelsDown = new Set<string>();
-  private reading: Promise<Version | undefined> | undefined;
-  private queuedRead: Promise<Version | undefined> | undefined;
-  private lastReadStartedAt = Number.NEGATIVE_INFINITY;
-  private lastReadValue: Version | undefined;
+  private readonly reads: SharedRead;
   private waiters: Array<{ version: Version; wake: () => void }> = [];
   private readyWaiters: Array<() => void> = [];
   private readonly counters = { checks: 0, reads: 0, reloads: 0, failures: 0, hints: 0 };
@@ -149,6 +86,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       check: () => this.check(),
       ready: (timeoutMs) => this.ready(timeoutMs),
     };
+    this.reads = new SharedRead(() => this.readOnce());
     this.binding.attach?.(this.link);
   }
 
@@ -267,58 +205,35 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     let version: Version | undefined;
     if (
       this.opts.minCheckIntervalMs > 0 &&
-      Date.now() - this.lastReadStartedAt < this.opts.minCheckIntervalMs
+      Date.now() - this.reads.lastStartedAt < this.opts.minCheckIntervalMs
     ) {
-      version = this.lastReadValue;
+      version = this.reads.lastValue;
     } else {
-      version = await this.readFresh();
+      version = await this.reads.fresh();
     }
     if (version !== undefined) await this.untilSettled(version);
   }
 
   // --- reads ---------------------------------------------------------------------------------------------
 
-  /**
-   * A read that starts at or after this call: joins the queued read if there is one, else queues one behind
-   * the read in flight. At most one read in flight and one queued, however many callers (G7, G10).
-   */
-  private readFresh(): Promise<Version | undefined> {
-    if (this.queuedRead) return this.queuedRead;
-    if (this.reading) {
-      const queued = this.reading.then(() => {
-        this.queuedRead = undefined;
-        return this.startRead();
-      });
-      this.queuedRead = queued;
-      return queued;
-    }
-    return this.startRead();
-  }
-
-  private startRead(): Promise<Version | undefined> {
+  /** One store read with a deadline; failures are reported and give `undefined` (the next poll retries). */
+  private readOnce(): Promise<Version | undefined> {
     if (this.state === 'stopped') return Promise.resolve(undefined);
     this.counters.reads++;
-    this.lastReadStartedAt = Date.now();
-    const read = raceTimeout(
+    return raceTimeout(
       this.store.read(this.scope),
       this.opts.readTimeoutMs,
       `[apphook/core] reading the version of scope '${this.scope}' from ${this.store.name} took over ${this.opts.readTimeoutMs} ms`,
     )
       .then((raw) => {
         const version = this.validVersion(raw);
-        this.lastReadValue = version;
         this.raiseTarget(version);
         return version;
       })
       .catch((error: unknown) => {
         this.report('read', error, `could not read the version from ${this.store.name}; will retry`);
         return undefined;
-      })
-      .finally(() => {
-        if (this.reading === read) this.reading = undefined;
       });
-    this.reading = read;
-    return read;
   }
 
   private validVersion(raw: unknown): Version {
@@ -508,12 +423,12 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
         // A hint only ever triggers a coalesced read; it never sets a version (G10).
         if (scope !== this.scope || this.state === 'stopped') return;
         this.counters.hints++;
-        void this.readFresh();
+        void this.reads.fresh();
       },
       resync: () => {
         if (this.state === 'stopped') return;
         this.channelsDown.delete(channel);
-        void this.readFresh();
+        void this.reads.fresh();
         this.schedulePoll();
       },
       down: (error) => {
@@ -551,7 +466,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     this.pollTimer = unrefTimer(
       setTimeout(() => {
         this.pollTimer = undefined;
-        void this.readFresh().finally(() => this.schedulePoll());
+        void this.reads.fresh().finally(() => this.schedulePoll());
       }, delay),
     );
   }

@@ -1,0 +1,64 @@
+import type { ReloaderMode, Version } from './contracts.js';
+import type { ApphookError } from './errors.js';
+
+export type ErrorPhase = 'start' | 'read' | 'rebuild' | 'publish' | 'hook' | 'subscribe' | 'channel';
+
+export interface ReloadEvent {
+  scope: string;
+  /** Version served before, `undefined` for the first build. */
+  from: Version | undefined;
+  to: Version;
+  durationMs: number;
+}
+
+export interface ReloaderErrorEvent {
+  scope: string;
+  phase: ErrorPhase;
+  error: ApphookError;
+}
+
+export interface ReloaderEvents extends Record<string, unknown> {
+  reload: ReloadEvent;
+  error: ReloaderErrorEvent;
+}
+
+export interface ReloaderStats {
+  scope: string;
+  mode: ReloaderMode;
+  /** Version served, `undefined` before the first build. */
+  version: Version | undefined;
+  /** Highest committed version seen in the store. */
+  latestSeen: Version | undefined;
+  checks: number;
+  reads: number;
+  reloads: number;
+  failures: number;
+  hints: number;
+  /** `false` while any push channel reports itself down (polling at `intervalMs` then). */
+  channelsHealthy: boolean;
+  lastCheckAt: number | undefined;
+  lastReloadAt: number | undefined;
+}
+
+export interface Reloader<R = unknown, Tx = unknown> {
+  readonly scope: string;
+  readonly mode: ReloaderMode;
+  /** Version of the routes now served, `undefined` before the first build. */
+  readonly version: Version | undefined;
+  /** The build now served (what `rebuildRoutes` returned), `undefined` before the first build. */
+  readonly current: R | undefined;
+  /** Subscribes, reads the version, builds once. Rejects if that first build fails: nothing to fall back to. */
+  start(): Promise<void>;
+  /** Clears every timer and subscription; an in-flight build is aborted. Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * Bumps the scope inside `tx`. After the outermost commit the notifier publishes and this process
+   * rebuilds, so when the caller's transaction resolves this process serves the new version.
+   */
+  markChanged(tx: Tx): Promise<Version>;
+  /** Reads the store now (shared with concurrent callers) and waits for a rebuild if it is newer. Never rejects. */
+  check(): Promise<void>;
+  on<K extends keyof ReloaderEvents>(event: K, listener: (event: ReloaderEvents[K]) => void): () => void;
+  off<K extends keyof ReloaderEvents>(event: K, listener: (event: ReloaderEvents[K]) => void): void;
+  stats(): ReloaderStats;
+}
