@@ -78,7 +78,7 @@ describe('the django CMS race, fixed (scenario 1)', () => {
         }
         expect(report.requests).toBeGreaterThan(50);
         console.log(
-          `[e2e] ${db}+${channel}: ${report.requests} requests, ${s.history.last} commits, rebuilds ${rebuildCounts(s.workers)}`,
+          `[e2e] ${db}+${channel} (${s.workers.map((w) => w.framework).join(', ')}): ${report.requests} requests, ${s.history.last} commits, rebuilds ${rebuildCounts(s.workers)}`,
         );
       },
     );

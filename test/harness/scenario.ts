@@ -22,6 +22,8 @@ export interface ScenarioConfig {
   framework?: 'express' | 'fastify';
   intervalMs?: number;
   failVersions?: number[];
+  /** Frameworks of the workers, round robin. @default ['express', 'fastify'] */
+  frameworks?: Array<'express' | 'fastify'>;
 }
 
 /** A database of its own (fresh tables or file), the workers on it, and the history the writer records. */
@@ -62,8 +64,16 @@ export class Scenario {
         ? { redisUrl: this.config.redisUrl ?? services.redis, redisChannel: `apphook:${this.tag}` }
         : {}),
       ...(this.config.failVersions ? { failVersions: this.config.failVersions } : {}),
+      framework: this.frameworkFor(name),
       ...extra,
     };
+  }
+
+  /** Workers alternate between the frameworks, so every scenario runs Express and Fastify apps side by side. */
+  private frameworkFor(name: string): 'express' | 'fastify' {
+    const frameworks = this.config.frameworks ?? ['express', 'fastify'];
+    const index = Number(/\d+$/.exec(name)?.[0] ?? 0);
+    return frameworks[index % frameworks.length] ?? 'express';
   }
 
   /** Seeds three pages and records them as the committed state of version 0. */

@@ -10,6 +10,8 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).h
 
 export interface WorkerHandle {
   readonly name: string;
+  /** The HTTP framework the worker runs. */
+  readonly framework: 'express' | 'fastify';
   readonly url: string;
   readonly port: number;
   readonly process: ChildProcess;
@@ -75,6 +77,7 @@ export function spawnWorker(config: WorkerConfig & { name: string }): Promise<Wo
         if (message.build && builds.length === 0) builds.push(message.build);
         const handle: WorkerHandle = {
           name: config.name,
+          framework: config.framework ?? 'express',
           url: message.url,
           port: message.port,
           process: child,
