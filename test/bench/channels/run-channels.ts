@@ -41,6 +41,11 @@ export interface PropagationResult {
   allWorkers: Distribution;
   /** Every (commit, worker) pair. */
   eachWorker: Distribution;
+  /**
+   * Per commit: until every worker had started the rebuild that serves it: the channel and the store read,
+   * without the rebuild itself.
+   */
+  allWorkersStarted: Distribution;
   rebuildMs: Distribution;
   /** The target bound: 20 ms plus one rebuild (the median rebuild of this run). */
   boundMs: number;
@@ -67,12 +72,16 @@ export interface ChannelResult {
   idle?: IdleResult;
   propagation?: PropagationResult;
   storm?: StormResult;
-  reloaderErrors: number;
+  /** Errors the workers' reloaders emitted, by phase, with the first message of each phase. */
+  reloaderErrors: Record<string, { count: number; first: string }>;
 }
 
 interface Received {
   version: number;
+  /** When the report arrived here. */
   at: number;
+  /** When that build started, on this process's clock (arrival less the build's duration). */
+  startedAt: number;
   durationMs: number;
 }
 
@@ -81,11 +90,9 @@ function track(worker: WorkerHandle): Received[] {
   const received: Received[] = [];
   worker.process.on('message', (message: { type?: string; build?: BuildInfo }) => {
     if (message.type === 'build' && message.build) {
-      received.push({
-        version: message.build.version,
-        at: performance.now(),
-        durationMs: message.build.durationMs,
-      });
+      const at = performance.now();
+      const { version, durationMs } = message.build;
+      received.push({ version, at, startedAt: at - durationMs, durationMs });
     }
   });
   return received;
@@ -107,7 +114,7 @@ async function readStats(workers: readonly WorkerHandle[]): Promise<ReloaderStat
 }
 
 export async function runChannelGroup(group: ChannelGroup, options: ChannelOptions): Promise<ChannelResult> {
-  const result: ChannelResult = { group, workers: options.workers, reloaderErrors: 0 };
+  const result: ChannelResult = { group, workers: options.workers, reloaderErrors: {} };
   if (group.redis && !options.redisUrl) {
     result.skipped = 'Redis is not reachable';
     return result;
@@ -189,10 +196,13 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
       await waitAll(commits.at(-1)!.version, timeoutMs);
       const all: number[] = [];
       const each: number[] = [];
+      const started: number[] = [];
       for (const commit of commits) {
-        const times = received.map((r) => firstAtLeast(r, commit.version)!.at - commit.committedAt);
+        const builds = received.map((r) => firstAtLeast(r, commit.version)!);
+        const times = builds.map((b) => b.at - commit.committedAt);
         each.push(...times);
         all.push(Math.max(...times));
+        started.push(Math.max(...builds.map((b) => b.startedAt - commit.committedAt)));
       }
       const first = commits[0]!.version;
       const rebuilds = received.flatMap((r) => r.filter((b) => b.version >= first).map((b) => b.durationMs));
@@ -201,6 +211,7 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
         commits: commits.length,
         allWorkers: roundDistribution(distribution(all)),
         eachWorker: roundDistribution(distribution(each)),
+        allWorkersStarted: roundDistribution(distribution(started)),
         rebuildMs: roundDistribution(rebuildMs),
         boundMs: round(20 + rebuildMs.p50, 2),
       };
@@ -238,7 +249,11 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
         `  ${group.id.padEnd(12)} storm: ${made} commits in ${result.storm.durationMs} ms, rebuilds per worker ${result.storm.rebuildsPerWorker.join('/')}, converged ${result.storm.convergenceMs} ms after the last commit`,
       );
     }
-    result.reloaderErrors = workers.reduce((n, w) => n + w.errors.length, 0);
+    for (const error of workers.flatMap((w) => w.errors)) {
+      const entry = result.reloaderErrors[error.phase] ?? { count: 0, first: error.message };
+      entry.count++;
+      result.reloaderErrors[error.phase] = entry;
+    }
   } finally {
     await writer?.close().catch(() => {});
     await Promise.allSettled(workers.map((w) => w.stop()));

@@ -1,7 +1,8 @@
 /**
  * Section 1, hot-path overhead: one server process per variant over the same 200-route table, loaded in turn by
  * autocannon in this process (two cores: the load generator and the server never share an event loop).
- * Variants are alternated round after round, so drift on a shared machine spreads over all of them.
+ * Every round starts fresh processes and runs the variants in a rotated order, so neither drift on a shared
+ * machine nor the luck of one process settles on one variant.
  */
 import { fileURLToPath } from 'node:url';
 import type { DbKind } from '@apphook/example-pages-site/db';
@@ -11,12 +12,23 @@ import { createBenchDatabase } from '../lib/database.js';
 import { median, round } from '../lib/stats.js';
 import type { HotPathServerConfig, HotPathServerInfo, Variant } from './server.js';
 
+/** The server variants plus `control`: a second bare server, an A/A comparison that shows the measurement noise. */
+export type HotPathVariant = Variant | 'control';
+
 const serverPath = fileURLToPath(new URL('./server.ts', import.meta.url));
 
-export const VARIANTS: readonly Variant[] = ['bare', 'push', 'interval', 'request', 'naive'];
+export const VARIANTS: readonly HotPathVariant[] = [
+  'bare',
+  'control',
+  'push',
+  'interval',
+  'request',
+  'naive',
+];
 
-export const VARIANT_LABELS: Record<Variant, string> = {
+export const VARIANT_LABELS: Record<HotPathVariant, string> = {
   bare: 'bare static router (no apphook)',
+  control: 'bare again (A/A control: the noise)',
   push: 'apphook push',
   interval: 'apphook interval (1 s)',
   request: 'apphook request',
@@ -28,7 +40,8 @@ export interface HotPathOptions {
   routes: number;
   rounds: number;
   durationS: number;
-  warmupS: number;
+  /** Requests sent to each fresh server before it is measured (JIT warm-up); 0 for none. */
+  warmupRequests: number;
   connections: number;
   redisUrl: string | undefined;
   log(line: string): void;
@@ -45,7 +58,7 @@ export interface HotPathRound {
 
 export interface HotPathRow {
   db: DbKind;
-  variant: Variant;
+  variant: HotPathVariant;
   label: string;
   /** What carries pushes (push variant only). */
   channel?: string;
@@ -76,82 +89,72 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   const problems: string[] = [];
   for (const kind of options.dbs) {
     const db = await createBenchDatabase(kind, options.routes);
-    const servers = new Map<Variant, Child<HotPathServerInfo>>();
-    const skipped = new Map<Variant, string>();
-    const rounds = new Map<Variant, HotPathRound[]>();
+    const skipped = new Map<HotPathVariant, string>();
+    const rounds = new Map<HotPathVariant, HotPathRound[]>();
+    const channels = new Map<HotPathVariant, string>();
+    // Ten paths spread over the table: Express matches routes in order, so the position matters.
+    const requests = Array.from({ length: 10 }, (_, k) => ({
+      method: 'GET',
+      path: db.paths[Math.floor(((k + 0.5) * db.paths.length) / 10)]!,
+    }));
+    const load = (server: Child<HotPathServerInfo>, limit: { duration: number } | { amount: number }) =>
+      autocannon({
+        url: `http://127.0.0.1:${server.info.port}`,
+        connections: options.connections,
+        pipelining: 1,
+        requests,
+        ...limit,
+      });
     try {
-      await Promise.all(
-        VARIANTS.map(async (variant) => {
-          const config: HotPathServerConfig = {
-            variant,
-            db: db.config,
-            scope: 'bench',
-            ...(options.redisUrl ? { redisUrl: options.redisUrl, redisChannel: `apphook:${db.tag}` } : {}),
-          };
-          try {
-            servers.set(variant, await startChild<HotPathServerInfo>(serverPath, config));
-          } catch (error) {
-            const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-            skipped.set(variant, message);
-            // Only a missing push channel (no LISTEN, no Redis) is a reason not to measure; anything else broke.
-            if (!/has no push channel/.test(message))
-              problems.push(`hot path ${kind}/${variant}: ${message}`);
-          }
-        }),
-      );
-      for (const [variant, server] of servers) {
-        if (server.info.routes !== options.routes) {
-          problems.push(
-            `hot path ${kind}/${variant}: serves ${server.info.routes} routes, expected ${options.routes}`,
-          );
-        }
-      }
-      // Ten paths spread over the table: Express matches routes in order, so the position matters.
-      const requests = Array.from({ length: 10 }, (_, k) => ({
-        method: 'GET',
-        path: db.paths[Math.floor(((k + 0.5) * db.paths.length) / 10)]!,
-      }));
-      const load = (server: Child<HotPathServerInfo>, durationS: number) =>
-        autocannon({
-          url: `http://127.0.0.1:${server.info.port}`,
-          connections: options.connections,
-          pipelining: 1,
-          duration: durationS,
-          requests,
-        });
-      for (const server of servers.values()) await load(server, options.warmupS);
       for (let round = 0; round < options.rounds; round++) {
-        // Rotated every round, so no variant always runs right after another (position effects cancel out).
-        const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-        for (const variant of order) {
-          const server = servers.get(variant);
-          if (!server) continue;
-          const q0 = await server.call<number>('queries');
-          const t0 = performance.now();
-          const result = await load(server, options.durationS);
-          const seconds = (performance.now() - t0) / 1000;
-          const q1 = await server.call<number>('queries');
-          const measured: HotPathRound = {
-            reqPerSec: result.requests.total / result.duration,
-            p50: result.latency.p50,
-            p99: result.latency.p99,
-            queriesPerSec: (q1 - q0) / seconds,
-            errors: result.errors,
-            non2xx: result.non2xx,
-          };
-          if (measured.errors > 0 || measured.non2xx > 0) {
-            problems.push(
-              `hot path ${kind}/${variant} round ${round + 1}: ${measured.errors} connection errors, ${measured.non2xx} non-2xx responses`,
+        // Fresh processes every round: two identical Node processes can settle at throughputs far apart (JIT,
+        // placement), so a variant measured in one process only would carry that process's luck.
+        const servers = await startServers(kind, db.config, db.tag, options.redisUrl, skipped, problems);
+        try {
+          for (const [variant, server] of servers) {
+            if (server.info.channel) channels.set(variant, server.info.channel);
+            if (round === 0 && server.info.routes !== options.routes) {
+              problems.push(
+                `hot path ${kind}/${variant}: serves ${server.info.routes} routes, expected ${options.routes}`,
+              );
+            }
+          }
+          if (options.warmupRequests > 0) {
+            for (const server of servers.values()) await load(server, { amount: options.warmupRequests });
+          }
+          // Rotated every round, so no variant always runs right after another (position effects cancel out).
+          const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+          for (const variant of order) {
+            const server = servers.get(variant);
+            if (!server) continue;
+            const q0 = await server.call<number>('queries');
+            const t0 = performance.now();
+            const result = await load(server, { duration: options.durationS });
+            const seconds = (performance.now() - t0) / 1000;
+            const q1 = await server.call<number>('queries');
+            const measured: HotPathRound = {
+              reqPerSec: result.requests.total / result.duration,
+              p50: result.latency.p50,
+              p99: result.latency.p99,
+              queriesPerSec: (q1 - q0) / seconds,
+              errors: result.errors,
+              non2xx: result.non2xx,
+            };
+            if (measured.errors > 0 || measured.non2xx > 0) {
+              problems.push(
+                `hot path ${kind}/${variant} round ${round + 1}: ${measured.errors} connection errors, ${measured.non2xx} non-2xx responses`,
+              );
+            }
+            rounds.set(variant, [...(rounds.get(variant) ?? []), measured]);
+            options.log(
+              `  ${kind.padEnd(8)} ${variant.padEnd(9)} round ${round + 1}: ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  ${measured.queriesPerSec.toFixed(1)} queries/s`,
             );
           }
-          rounds.set(variant, [...(rounds.get(variant) ?? []), measured]);
-          options.log(
-            `  ${kind.padEnd(8)} ${variant.padEnd(9)} round ${round + 1}: ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  ${measured.queriesPerSec.toFixed(1)} queries/s`,
-          );
+        } finally {
+          await Promise.allSettled([...servers.values()].map((s) => s.stop()));
         }
       }
     } finally {
-      await Promise.allSettled([...servers.values()].map((s) => s.stop()));
       await db
         .drop()
         .catch((error: unknown) => problems.push(`hot path ${kind}: cleanup failed: ${String(error)}`));
@@ -159,14 +162,13 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
     const bareRounds = rounds.get('bare') ?? [];
     for (const variant of VARIANTS) {
       const measured = rounds.get(variant) ?? [];
-      const server = servers.get(variant);
       // Each round's ratio to the bare router of the same round: drift on a shared machine hits both alike.
       const ratios = measured.map((r, i) => r.reqPerSec / (bareRounds[i]?.reqPerSec ?? Number.NaN));
       rows.push({
         db: kind,
         variant,
         label: VARIANT_LABELS[variant],
-        ...(variant === 'push' && server?.info.channel ? { channel: server.info.channel } : {}),
+        ...(channels.has(variant) ? { channel: channels.get(variant) } : {}),
         ...(skipped.has(variant) ? { skipped: skipped.get(variant) } : {}),
         rounds: measured,
         reqPerSec: round(median(measured.map((r) => r.reqPerSec)), 0),
@@ -183,4 +185,35 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   }
   const { log: _log, redisUrl: _redis, ...rest } = options;
   return { options: rest, rows, problems };
+}
+
+/** One process per variant, started together. A variant that cannot start is skipped (and, unless it only lacks a push channel, reported). */
+async function startServers(
+  kind: DbKind,
+  db: HotPathServerConfig['db'],
+  tag: string,
+  redisUrl: string | undefined,
+  skipped: Map<HotPathVariant, string>,
+  problems: string[],
+): Promise<Map<HotPathVariant, Child<HotPathServerInfo>>> {
+  const servers = new Map<HotPathVariant, Child<HotPathServerInfo>>();
+  await Promise.all(
+    VARIANTS.filter((v) => !skipped.has(v)).map(async (variant) => {
+      const config: HotPathServerConfig = {
+        variant: variant === 'control' ? 'bare' : variant,
+        db,
+        scope: 'bench',
+        ...(redisUrl ? { redisUrl, redisChannel: `apphook:${tag}` } : {}),
+      };
+      try {
+        servers.set(variant, await startChild<HotPathServerInfo>(serverPath, config));
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+        skipped.set(variant, message);
+        // Only a missing push channel (no LISTEN, no Redis) is a reason not to measure; anything else broke.
+        if (!/has no push channel/.test(message)) problems.push(`hot path ${kind}/${variant}: ${message}`);
+      }
+    }),
+  );
+  return servers;
 }

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { basename, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -29,6 +30,7 @@ export function startChild<Info>(
   config: unknown,
   options: { startTimeoutMs?: number; execArgv?: string[] } = {},
 ): Promise<Child<Info>> {
+  const name = `${basename(dirname(modulePath))}/${basename(modulePath)}`;
   const child = fork(modulePath, [], {
     execArgv: ['--import', tsxLoader, '--conditions=@apphook/source', ...(options.execArgv ?? [])],
     env: { ...process.env, APPHOOK_BENCH: JSON.stringify(config) },
@@ -38,18 +40,18 @@ export function startChild<Info>(
   let nextId = 0;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   void exited.then((code) => {
-    for (const p of pending.values()) p.reject(new Error(`${modulePath} exited with code ${code}`));
+    for (const p of pending.values()) p.reject(new Error(`${name} exited with code ${code}`));
     pending.clear();
   });
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${modulePath} did not start within ${options.startTimeoutMs ?? 60_000} ms`));
+      reject(new Error(`${name} did not start within ${options.startTimeoutMs ?? 60_000} ms`));
     }, options.startTimeoutMs ?? 60_000);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${modulePath} exited with code ${code} before it was ready`));
+      reject(new Error(`${name} exited with code ${code} before it was ready`));
     });
     child.on('message', (message: FromChild) => {
       if (message.type === 'reply') {
@@ -60,7 +62,7 @@ export function startChild<Info>(
       } else if (message.type === 'fatal') {
         clearTimeout(timer);
         child.kill('SIGKILL');
-        reject(new Error(`${modulePath} failed to start: ${message.message}`));
+        reject(new Error(`${name} failed to start: ${message.message}`));
       } else if (message.type === 'ready') {
         clearTimeout(timer);
         resolve({
@@ -71,7 +73,7 @@ export function startChild<Info>(
             return new Promise<T>((res, rej) => {
               const t = setTimeout(() => {
                 pending.delete(id);
-                rej(new Error(`${modulePath}: ${method} did not answer within ${timeoutMs} ms`));
+                rej(new Error(`${name}: ${method} did not answer within ${timeoutMs} ms`));
               }, timeoutMs);
               pending.set(id, {
                 resolve: (v) => {
