@@ -136,10 +136,14 @@ export class OwnPostgres {
   private run(tool: string, args: string[]): void {
     const bin = join(PG_BIN!, tool);
     if (process.getuid?.() === 0)
-      execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore' });
+      execFileSync(RUNUSER, ['-u', 'postgres', '--', bin, ...args], { stdio: 'ignore' });
     else execFileSync(bin, args, { stdio: 'ignore' });
   }
 }
+
+// runuser lives in sbin, which a minimal PATH may lack.
+const RUNUSER =
+  ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((p) => existsSync(p)) ?? 'runuser';
 
 function uid(user: string): number {
   return Number(execFileSync('id', ['-u', user]).toString().trim());
