@@ -1,8 +1,8 @@
 /**
  * Section 1, hot-path overhead: one server process per variant over the same 200-route table, loaded in turn by
  * autocannon in this process (two cores: the load generator and the server never share an event loop).
- * Every round starts fresh processes and runs the variants in a rotated order, so neither drift on a shared
- * machine nor the luck of one process settles on one variant.
+ * Fresh processes every few rounds and a rotated order every round, so neither drift on a shared machine nor
+ * the luck of one process settles on one variant.
  */
 import { fileURLToPath } from 'node:url';
 import type { DbKind } from '@apphook/example-pages-site/db';
@@ -40,6 +40,8 @@ export interface HotPathOptions {
   routes: number;
   rounds: number;
   durationS: number;
+  /** Rounds measured on one set of server processes before fresh ones are started. */
+  roundsPerProcess: number;
   /** Requests sent to each fresh server before it is measured (JIT warm-up); 0 for none. */
   warmupRequests: number;
   connections: number;
@@ -106,14 +108,14 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
         ...limit,
       });
     try {
-      for (let round = 0; round < options.rounds; round++) {
-        // Fresh processes every round: two identical Node processes can settle at throughputs far apart (JIT,
-        // placement), so a variant measured in one process only would carry that process's luck.
+      for (let first = 0; first < options.rounds; first += options.roundsPerProcess) {
+        // Fresh processes every few rounds: two identical Node processes can settle at throughputs far apart
+        // (JIT, placement), so a variant measured in one process only would carry that process's luck.
         const servers = await startServers(kind, db.config, db.tag, options.redisUrl, skipped, problems);
         try {
           for (const [variant, server] of servers) {
             if (server.info.channel) channels.set(variant, server.info.channel);
-            if (round === 0 && server.info.routes !== options.routes) {
+            if (first === 0 && server.info.routes !== options.routes) {
               problems.push(
                 `hot path ${kind}/${variant}: serves ${server.info.routes} routes, expected ${options.routes}`,
               );
@@ -122,33 +124,36 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
           if (options.warmupRequests > 0) {
             for (const server of servers.values()) await load(server, { amount: options.warmupRequests });
           }
-          // Rotated every round, so no variant always runs right after another (position effects cancel out).
-          const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-          for (const variant of order) {
-            const server = servers.get(variant);
-            if (!server) continue;
-            const q0 = await server.call<number>('queries');
-            const t0 = performance.now();
-            const result = await load(server, { duration: options.durationS });
-            const seconds = (performance.now() - t0) / 1000;
-            const q1 = await server.call<number>('queries');
-            const measured: HotPathRound = {
-              reqPerSec: result.requests.total / result.duration,
-              p50: result.latency.p50,
-              p99: result.latency.p99,
-              queriesPerSec: (q1 - q0) / seconds,
-              errors: result.errors,
-              non2xx: result.non2xx,
-            };
-            if (measured.errors > 0 || measured.non2xx > 0) {
-              problems.push(
-                `hot path ${kind}/${variant} round ${round + 1}: ${measured.errors} connection errors, ${measured.non2xx} non-2xx responses`,
+          const last = Math.min(options.rounds, first + options.roundsPerProcess);
+          for (let round = first; round < last; round++) {
+            // Rotated every round, so no variant always runs right after another (position effects cancel out).
+            const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
+            for (const variant of order) {
+              const server = servers.get(variant);
+              if (!server) continue;
+              const q0 = await server.call<number>('queries');
+              const t0 = performance.now();
+              const result = await load(server, { duration: options.durationS });
+              const seconds = (performance.now() - t0) / 1000;
+              const q1 = await server.call<number>('queries');
+              const measured: HotPathRound = {
+                reqPerSec: result.requests.total / result.duration,
+                p50: result.latency.p50,
+                p99: result.latency.p99,
+                queriesPerSec: (q1 - q0) / seconds,
+                errors: result.errors,
+                non2xx: result.non2xx,
+              };
+              if (measured.errors > 0 || measured.non2xx > 0) {
+                problems.push(
+                  `hot path ${kind}/${variant} round ${round + 1}: ${measured.errors} connection errors, ${measured.non2xx} non-2xx responses`,
+                );
+              }
+              rounds.set(variant, [...(rounds.get(variant) ?? []), measured]);
+              options.log(
+                `  ${kind.padEnd(8)} ${variant.padEnd(9)} round ${round + 1}: ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  ${measured.queriesPerSec.toFixed(1)} queries/s`,
               );
             }
-            rounds.set(variant, [...(rounds.get(variant) ?? []), measured]);
-            options.log(
-              `  ${kind.padEnd(8)} ${variant.padEnd(9)} round ${round + 1}: ${Math.round(measured.reqPerSec).toString().padStart(6)} req/s  p50 ${measured.p50} ms  p99 ${measured.p99} ms  ${measured.queriesPerSec.toFixed(1)} queries/s`,
-            );
           }
         } finally {
           await Promise.allSettled([...servers.values()].map((s) => s.stop()));

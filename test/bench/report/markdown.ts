@@ -8,7 +8,13 @@ import type { Target } from './targets.js';
 
 export interface BenchSettings {
   quick: boolean;
-  hotPath: { routes: number; rounds: number; durationS: number; connections: number };
+  hotPath: {
+    routes: number;
+    rounds: number;
+    durationS: number;
+    roundsPerProcess: number;
+    connections: number;
+  };
   channels: {
     workers: number;
     routes: number;
@@ -88,7 +94,7 @@ function hotPathSection(hot: HotPathResult): string {
     '## 1. Hot-path overhead',
     '',
     `One Express app serving ${o.routes} routes read from a database table; each variant is a server process of its own, loaded by autocannon (${o.connections} connections) from the bench process. ` +
-      `Variants alternate: ${o.rounds} round${o.rounds > 1 ? 's' : ''} of ${o.durationS} s each (the order rotates every round), each round on freshly started server processes${o.warmupRequests > 0 ? ` warmed up with ${whole(o.warmupRequests)} requests` : ''}. req/s is the median over rounds (min–max in brackets); ` +
+      `Variants alternate: ${o.rounds} round${o.rounds > 1 ? 's' : ''} of ${o.durationS} s each (the order rotates every round), on server processes started afresh every ${o.roundsPerProcess > 1 ? `${o.roundsPerProcess} rounds` : 'round'}${o.warmupRequests > 0 ? ` and warmed up with ${whole(o.warmupRequests)} requests` : ''}. req/s is the median over rounds (min–max in brackets); ` +
       'the ratio to bare is the median of each round’s ratio to the bare router of the same round (min–max in brackets); latency is the median of the rounds’ percentiles; ' +
       'DB queries/s counts token reads (a counting wrapper around the store, or the naive middleware’s SELECTs).',
   ];
@@ -271,7 +277,7 @@ export function renderMarkdown(r: BenchResults): string {
     '- Propagation and storm: every worker rebuilds after every change it sees, so eight rebuilds compete for two cores after each commit; `rebuild p99` shows that queueing. ' +
       'These sections use a smaller site than the hot path, so that eight workers’ rebuilds after each commit fit on two cores and the run stays within its time budget; what they measure is how a commit travels, not how big the router is (that is section 5).',
     '',
-    'Run it: `pnpm bench` (about 10 minutes at most, writes this file and benchmarks.json), or `pnpm bench --quick` (under 2 minutes, smaller counts, writes to a temporary folder unless `--out` is given; CI runs it).',
+    'Run it: `pnpm bench` (6 to 9 minutes on two shared cores; writes this file and benchmarks.json), or `pnpm bench --quick` (under 2 minutes, smaller counts, writes to a temporary folder unless `--out` is given; CI runs it).',
     '',
   );
   return parts.join('\n');

@@ -22,12 +22,11 @@ const DB_LABEL: Record<string, string> = { postgres: 'PostgreSQL', sqlite: 'SQLi
 /** Whether a ratio lies inside what the A/A control (bare measured against itself) showed as noise in this run. */
 function noiseVerdict(ratio: number, control: HotPathRow | undefined, channel: string | undefined): string {
   if (!control) return '';
-  const range = `${fixed(control.ratioToBare, 3)} (${fixed(control.ratioToBareMin, 2)}–${fixed(control.ratioToBareMax, 2)})`;
-  if (ratio >= control.ratioToBareMin) {
-    return `the A/A control (the same bare router in a second process) came out at ${range}, so this is within the noise of this run; `;
-  }
+  const aa = `the A/A control (the same bare router in other processes) came out at ${fixed(control.ratioToBare, 3)}, rounds ${fixed(control.ratioToBareMin, 2)}–${fixed(control.ratioToBareMax, 2)}`;
+  if (ratio >= control.ratioToBareMin)
+    return `${aa}: two identical servers differ this much here, so this is within the noise; `;
   return (
-    `the A/A control (the same bare router in a second process) came out at ${range}, so this gap is outside the noise of this run and is not explained by token reads or I/O (there are none); ` +
+    `${aa}: this is below every A/A round, so possibly a real cost (or noise that few rounds on a shared machine cannot rule out); ` +
     (channel
       ? `the push server differs from the interval one only by its idle subscriber connection (${channel}); `
       : '')
