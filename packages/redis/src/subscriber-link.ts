@@ -31,6 +31,26 @@ export interface SubscriberLink {
 
 const noop = (): void => {};
 
+/** SUBSCRIBE / UNSUBSCRIBE, or their sharded forms, on a standalone or cluster subscriber connection. */
+function channelCommands(
+  conn: Redis | Cluster,
+  sharded: boolean,
+): Pick<SubscriberLink, 'subscribe' | 'unsubscribe'> {
+  return {
+    async subscribe(channels) {
+      if (channels.length === 0) return;
+      // SSUBSCRIBE takes channels of one slot only: one command per channel.
+      if (sharded) await Promise.all(channels.map((c) => conn.ssubscribe(c)));
+      else await conn.subscribe(...channels);
+    },
+    async unsubscribe(channels) {
+      if (channels.length === 0) return;
+      if (sharded) await Promise.all(channels.map((c) => conn.sunsubscribe(c)));
+      else await conn.unsubscribe(...channels);
+    },
+  };
+}
+
 /** The name the subscriber shows in `CLIENT LIST`, so operators can tell it from the app's own connections. */
 export function subscriberName(client: RedisClient): string {
   const base = (client.options as { connectionName?: string | null }).connectionName;
@@ -130,16 +150,7 @@ function redisLink(client: Redis, options: LinkOptions, events: LinkEvents): Sub
       conn.connect().catch(noop);
     },
     isReady: () => conn.status === 'ready',
-    async subscribe(channels) {
-      if (channels.length === 0) return;
-      if (sharded) await Promise.all(channels.map((c) => conn.ssubscribe(c)));
-      else await conn.subscribe(...channels);
-    },
-    async unsubscribe(channels) {
-      if (channels.length === 0) return;
-      if (sharded) await Promise.all(channels.map((c) => conn.sunsubscribe(c)));
-      else await conn.unsubscribe(...channels);
-    },
+    ...channelCommands(conn, sharded),
     close() {
       open = false;
       stopHeartbeat();
@@ -206,17 +217,7 @@ function clusterLink(client: Cluster, sharded: boolean, events: LinkEvents): Sub
       conn.connect().catch(noop);
     },
     isReady: () => conn.status === 'ready',
-    async subscribe(channels) {
-      if (channels.length === 0) return;
-      // SSUBSCRIBE takes channels of one slot only: one command per channel.
-      if (sharded) await Promise.all(channels.map((c) => conn.ssubscribe(c)));
-      else await conn.subscribe(...channels);
-    },
-    async unsubscribe(channels) {
-      if (channels.length === 0) return;
-      if (sharded) await Promise.all(channels.map((c) => conn.sunsubscribe(c)));
-      else await conn.unsubscribe(...channels);
-    },
+    ...channelCommands(conn, sharded),
     close() {
       open = false;
       clearTimeout(recheck);
