@@ -28,6 +28,18 @@ export interface BindingCore<R> {
    * first build it waits up to `waitMs`, then gives `undefined`: answer 503 with Retry-After.
    */
   acquire(waitMs: number): R | Promise<R | undefined>;
+  /**
+   * The object a binding package returns: the `Binding` methods, live `current` and `version` getters, and the
+   * package's own members (`middleware`, `handler`, ...).
+   */
+  expose<T extends object>(extra: T): ExposedBinding<R> & T;
+}
+
+/** A binding as packages hand it to users: the `Binding` plus what it now serves. */
+export interface ExposedBinding<R> extends Binding<R> {
+  /** The routes now served, `undefined` before the first build. */
+  readonly current: R | undefined;
+  readonly version: Version | undefined;
 }
 
 /**
@@ -106,6 +118,16 @@ export function createBindingCore<R>(options: BindingCoreOptions<R>): BindingCor
     get link() {
       return link;
     },
+    expose<T extends object>(extra: T) {
+      const members = Object.fromEntries(
+        Object.entries(extra).map(([key, value]) => [key, { value, enumerable: true }]),
+      );
+      return Object.defineProperties(Object.assign({}, binding), {
+        ...members,
+        current: { get: () => current, enumerable: true },
+        version: { get: () => version, enumerable: true },
+      }) as ExposedBinding<R> & T;
+    },
     acquire(waitMs) {
       if (link?.mode === 'request') {
         return link.check().then(() => waitFirst(waitMs));
@@ -121,11 +143,8 @@ export interface CallbackBindingOptions<R> {
   rebuildRoutes: RebuildRoutes<R>;
 }
 
-export interface CallbackBinding<R> extends Binding<R> {
-  /** The latest build, `undefined` before the first. */
-  readonly current: R | undefined;
-  readonly version: Version | undefined;
-}
+/** `current` is the latest build, `undefined` before the first. */
+export type CallbackBinding<R> = ExposedBinding<R>;
 
 /**
  * The binding for processes that are not HTTP servers (job workers, link builders): same guarantees, and
@@ -133,8 +152,5 @@ export interface CallbackBinding<R> extends Binding<R> {
  */
 export function callbackBinding<R>(options: CallbackBindingOptions<R>): CallbackBinding<R> {
   const core = createBindingCore<R>({ rebuildRoutes: options?.rebuildRoutes, name: 'apphook/core' });
-  return Object.defineProperties(Object.assign({}, core.binding), {
-    current: { get: () => core.current, enumerable: true },
-    version: { get: () => core.version, enumerable: true },
-  }) as CallbackBinding<R>;
+  return core.expose({});
 }

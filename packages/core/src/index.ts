@@ -6,6 +6,7 @@ export {
   type CallbackBindingOptions,
   callbackBinding,
   createBindingCore,
+  type ExposedBinding,
 } from './binding-core.js';
 export type {
   AfterCommitHook,

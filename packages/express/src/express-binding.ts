@@ -89,11 +89,7 @@ export function expressBinding<R extends RequestHandler = Router>(
     }
   };
 
-  return Object.defineProperties(Object.assign({}, core.binding), {
-    middleware: { value: middleware, enumerable: true },
-    current: { get: () => core.current, enumerable: true },
-    version: { get: () => core.version, enumerable: true },
-  }) as ExpressBinding<R>;
+  return core.expose({ middleware }) as ExpressBinding<R>;
 }
 
 function unavailable(res: Response, next: NextFunction, retryAfter: string): void {

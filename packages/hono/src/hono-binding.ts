@@ -130,12 +130,7 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
     return response;
   };
 
-  return Object.defineProperties(Object.assign({}, core.binding), {
-    middleware: { value: middleware, enumerable: true },
-    handler: { value: handler, enumerable: true },
-    current: { get: () => core.current, enumerable: true },
-    version: { get: () => core.version, enumerable: true },
-  }) as HonoBinding<R>;
+  return core.expose({ middleware, handler }) as HonoBinding<R>;
 }
 
 /** `c.executionCtx` throws outside Workers-like runtimes (Node has none). */

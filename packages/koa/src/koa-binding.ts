@@ -108,11 +108,7 @@ export function koaBinding<R extends Router = Router>(options: KoaBindingOptions
     return dispatch(acquired, ctx, next);
   };
 
-  return Object.defineProperties(Object.assign({}, core.binding), {
-    middleware: { value: middleware, enumerable: true },
-    current: { get: () => core.current, enumerable: true },
-    version: { get: () => core.version, enumerable: true },
-  }) as KoaBinding<R>;
+  return core.expose({ middleware }) as KoaBinding<R>;
 }
 
 function isRouter(value: unknown): value is Router {
