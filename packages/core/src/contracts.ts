@@ -61,8 +61,30 @@ export interface TokenStore<Tx = unknown> {
    * Shared: one connection per store, however many scopes and reloaders subscribe.
    */
   subscribe?(scope: string, listener: HintListener): Promise<Subscription>;
+  /**
+   * Exact builds (G4): opens one read snapshot (REPEATABLE READ / consistent snapshot on PostgreSQL and MySQL,
+   * a read transaction on SQLite, the memory store's equivalent), reads `scope`'s version in it, runs `fn`
+   * with that version and the handle to read rows in the same snapshot, and always ends the snapshot (read
+   * only: rolled back) when `fn` settles or `signal` aborts. A store without it gives "at least v" builds.
+   */
+  readSnapshot?<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<Tx>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
   /** Releases what the store opened itself (never the user's ORM or clients). */
   close?(): Promise<void>;
+}
+
+/** What `TokenStore.readSnapshot` hands a build: the version and the rows come from this one snapshot (G4). */
+export interface StoreSnapshot<Tx = unknown> {
+  /** The committed version of the scope as this snapshot sees it. */
+  readonly version: Version;
+  /**
+   * Reads in the snapshot: for the SQL stores a forked MikroORM `EntityManager` inside the read-only
+   * transaction; for the memory store its read view. Valid only until the build settles.
+   */
+  readonly em: Tx;
 }
 
 /** Carries "scope changed" hints between processes. Publishing happens only after commit (G2). */

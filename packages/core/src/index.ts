@@ -19,6 +19,7 @@ export type {
   RebuildRoutes,
   ReloaderLink,
   ReloaderMode,
+  StoreSnapshot,
   Subscription,
   TokenStore,
   Version,
