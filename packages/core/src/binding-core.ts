@@ -1,5 +1,6 @@
-import type { Binding, RebuildContext, RebuildRoutes, ReloaderLink, Version } from './contracts.js';
+import type { Binding, Logger, RebuildContext, RebuildRoutes, ReloaderLink, Version } from './contracts.js';
 import { ApphookError, ApphookOptionError } from './errors.js';
+import { createLogger } from './logger.js';
 import { describe } from './scope.js';
 
 export interface BindingCoreOptions<R> {
@@ -12,6 +13,11 @@ export interface BindingCoreOptions<R> {
    * route definitions, say). Throw to reject a build: the last good routes keep serving (G5).
    */
   prepare?(built: unknown, context: RebuildContext): R | Promise<R>;
+  /**
+   * Where the binding says why requests get 503 when no reloader serves it.
+   * @default console (warn and error only)
+   */
+  logger?: Logger | false;
 }
 
 export interface BindingCore<R> {
@@ -25,7 +31,9 @@ export interface BindingCore<R> {
   /**
    * The routes a new request should use. Synchronous in `push` and `interval` modes once built (G7: no I/O,
    * no allocation beyond the call); in `request` mode it first awaits the reloader's shared check. Before the
-   * first build it waits up to `waitMs`, then gives `undefined`: answer 503 with Retry-After.
+   * first build it waits up to `waitMs` (through the reloader's one wait list), then gives `undefined`: answer
+   * 503 with Retry-After. Why it gives `undefined` is logged once: no reloader was created for this binding,
+   * or `reloader.start()` was never called.
    */
   acquire(waitMs: number): R | Promise<R | undefined>;
   /**
@@ -54,10 +62,11 @@ export function createBindingCore<R>(options: BindingCoreOptions<R>): BindingCor
     );
   }
   const { rebuildRoutes, name, prepare } = options;
+  const logger = createLogger(options.logger);
   let current: R | undefined;
   let version: Version | undefined;
   let link: ReloaderLink | undefined;
-  let firstWaiters: Array<() => void> = [];
+  let warnedUnattached = false;
 
   const binding: Binding<R> = {
     async rebuild(context) {
@@ -74,9 +83,6 @@ export function createBindingCore<R>(options: BindingCoreOptions<R>): BindingCor
     swap(routes, info) {
       current = routes;
       version = info.version;
-      const waiters = firstWaiters;
-      firstWaiters = [];
-      for (const wake of waiters) wake();
     },
     attach(next) {
       if (link && link !== next) {
@@ -91,20 +97,19 @@ export function createBindingCore<R>(options: BindingCoreOptions<R>): BindingCor
     },
   };
 
+  /** Waits for the first build through the reloader's scheduler: one way to wait (G12). */
   const waitFirst = (waitMs: number): Promise<R | undefined> => {
     if (current !== undefined) return Promise.resolve(current);
-    if (waitMs <= 0) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        firstWaiters = firstWaiters.filter((w) => w !== wake);
-        resolve(undefined);
-      }, waitMs);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(current);
-      };
-      firstWaiters.push(wake);
-    });
+    if (!link) {
+      if (!warnedUnattached) {
+        warnedUnattached = true;
+        logger.warn(
+          `[${name}] a request arrived but no reloader serves this binding, so it gets 503: pass the binding to createReloader({ binding, ... }) and call reloader.start()`,
+        );
+      }
+      return Promise.resolve(undefined);
+    }
+    return link.ready(waitMs).then(() => current);
   };
 
   return {

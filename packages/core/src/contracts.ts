@@ -52,8 +52,9 @@ export interface TokenStore<Tx = unknown> {
    */
   bump(tx: Tx, scope: string): Promise<Version>;
   /**
-   * Runs `hook` after the outermost transaction of `tx` commits, never on rollback; at once when `tx` is in
-   * no transaction. Hook errors are reported, never thrown into the committed caller (G2).
+   * Runs `hook` after the outermost transaction of `tx` commits, never on rollback; at once (called before
+   * `afterCommit` returns) when `tx` is in no transaction, so `markChanged` can wait for what it started.
+   * Hook errors are reported, never thrown into the committed caller (G2).
    */
   afterCommit?(tx: Tx, hook: AfterCommitHook, options?: AfterCommitOptions): void;
   /**
@@ -100,14 +101,27 @@ export interface Notifier {
 export type ReloaderMode = 'push' | 'interval' | 'request';
 
 /** What `rebuildRoutes` receives. */
-export interface RebuildContext {
-  /** The committed version this build is for; the build must read the database now, not earlier (G4). */
+export interface RebuildContext<Tx = unknown> {
+  /**
+   * The committed version this build is for. With a store that has `readSnapshot` (the SQL stores and the
+   * memory store), it is the version of the snapshot `em` reads: rows read through `em` are exactly the data
+   * of this version (G4). Without it, or if `rebuildRoutes` reads through another handle, the build reads the
+   * database after this version committed: its rows are those of this version *or later* ("at least v").
+   */
   version: Version;
   scope: string;
   /** Aborted when the build times out or the reloader stops. */
   signal: AbortSignal;
   /** The version served until now, `undefined` for the first build. */
   previous: Version | undefined;
+  /**
+   * The store's read snapshot, when it has `readSnapshot` (G4): for the SQL stores a forked MikroORM
+   * `EntityManager` in a read-only REPEATABLE READ transaction, for the memory store a read-only
+   * `MemoryTransaction`. Read the routes' rows through it (`(em as EntityManager).find(Page, {})`) and the
+   * routes are exactly those of `version`; a `rebuildRoutes` that ignores `em` gets "at least v" builds.
+   * Valid only until the build settles. `undefined` with a store that has no snapshots.
+   */
+  em?: Tx;
 }
 
 /** The user's function: builds routes from the database. Whatever it returns is what the binding swaps in. */

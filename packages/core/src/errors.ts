@@ -19,6 +19,8 @@ export type ApphookErrorCode =
   | 'E_HOOK'
   /** A method was called in a state that does not allow it (e.g. `markChanged` after `stop()`). */
   | 'E_STATE'
+  /** `stop()` was called while `start()` was still in progress: the reloader did not start (G12). */
+  | 'E_STOPPED'
   /** A push message was malformed, oversized or forged; it was ignored. */
   | 'E_MESSAGE'
   /** The store rejected an operation for a reason not covered above. */

@@ -4,6 +4,7 @@ import type {
   AfterCommitOptions,
   HintListener,
   Logger,
+  StoreSnapshot,
   Subscription,
   TokenStore,
   Version,
@@ -16,7 +17,12 @@ import { assertScope } from './scope.js';
 export interface MemoryTransaction {
   /** Runs `fn` in a savepoint: a throw rolls back only what `fn` did, then rethrows. */
   savepoint<T>(fn: (tx: MemoryTransaction) => Promise<T> | T): Promise<T>;
-  /** `true` once the root committed or rolled back; using it then throws. */
+  /**
+   * The version of `scope` as this transaction sees it: its own uncommitted bumps included; in a
+   * `readSnapshot` handle, the version as of the snapshot's start however many commits land meanwhile (G4).
+   */
+  version(scope: string): Version;
+  /** `true` once the root committed or rolled back (or the snapshot ended); using it then throws. */
   readonly closed: boolean;
 }
 
@@ -31,9 +37,23 @@ export interface MemoryStoreOptions {
   logger?: Logger | false;
 }
 
-export interface MemoryStore extends TokenStore<MemoryTransaction> {
+/**
+ * The transaction handle is a `MemoryTransaction`, or `undefined` for "no transaction": `bump(undefined, scope)`
+ * commits at once, like a MikroORM `EntityManager` outside a transaction (autocommit).
+ */
+export interface MemoryStore extends TokenStore<MemoryTransaction | undefined> {
   /** Runs `fn` in a transaction: bumps apply and hooks run only if `fn` resolves. */
   transaction<T>(fn: (tx: MemoryTransaction) => Promise<T> | T): Promise<T>;
+  /**
+   * Exact builds (G4): `fn` gets the committed version of `scope` and a read-only `MemoryTransaction` whose
+   * `version()` stays at that snapshot while later commits land; the handle ends when `fn` settles or
+   * `signal` aborts.
+   */
+  readSnapshot<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<MemoryTransaction>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
   /** Runs `hook` after the outermost commit of `tx`, at once when `tx` is `undefined`. */
   afterCommit(tx: MemoryTransaction | undefined, hook: AfterCommitHook, options?: AfterCommitOptions): void;
   /** Committed versions, for tests and debugging. */
@@ -48,6 +68,8 @@ interface TxState {
   locks: Set<string>;
   ended: Promise<void>;
   end: () => void;
+  /** Set for a `readSnapshot` handle: the committed versions when it opened; it cannot bump. */
+  frozen?: Map<string, Version>;
 }
 
 /**
@@ -77,6 +99,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   };
 
   const visible = (state: TxState, scope: string): Version => {
+    if (state.frozen) return state.frozen.get(scope) ?? 0;
     for (let i = state.staged.length - 1; i >= 0; i--) {
       const v = state.staged[i]?.get(scope);
       if (v !== undefined) return v;
@@ -88,6 +111,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const handle: MemoryTransaction = {
       get closed() {
         return state.closed;
+      },
+      version(scope) {
+        assertScope(scope, 'apphook/core');
+        return visible(stateOf(handle), scope);
       },
       async savepoint(fn) {
         stateOf(handle);
@@ -111,6 +138,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return handle;
   };
 
+  const subscribe = async (scope: string, listener: HintListener): Promise<Subscription> => {
+    assertScope(scope, 'apphook/core');
+    let set = listeners.get(scope);
+    if (!set) {
+      set = new Set();
+      listeners.set(scope, set);
+    }
+    set.add(listener);
+    return {
+      async close() {
+        set.delete(listener);
+      },
+    };
+  };
+
   const store: MemoryStore = {
     name: 'apphook/core memoryStore',
 
@@ -121,7 +163,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     async bump(tx, scope) {
       assertScope(scope, 'apphook/core');
+      // No transaction: autocommit, like an EntityManager outside a transaction.
+      if (tx === undefined) return store.transaction((own) => store.bump(own, scope));
       let state = stateOf(tx);
+      if (state.frozen) {
+        throw new ApphookError(
+          'E_STATE',
+          '[apphook/core] memoryStore: a readSnapshot handle is read only; bump inside store.transaction()',
+        );
+      }
       for (let owner = lockOwners.get(scope); owner && owner !== state; owner = lockOwners.get(scope)) {
         await owner.ended;
         state = stateOf(tx);
@@ -139,25 +189,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         return;
       }
       stateOf(tx).hooks.add(hook, hookOptions);
-    },
-
-    async subscribe(scope, listener) {
-      assertScope(scope, 'apphook/core');
-      if (!push) {
-        throw new ApphookError('E_STATE', '[apphook/core] memoryStore was created with push: false');
-      }
-      let set = listeners.get(scope);
-      if (!set) {
-        set = new Set();
-        listeners.set(scope, set);
-      }
-      set.add(listener);
-      const subscription: Subscription = {
-        async close() {
-          set.delete(listener);
-        },
-      };
-      return subscription;
     },
 
     async transaction(fn) {
@@ -201,6 +232,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return result;
     },
 
+    async readSnapshot(scope, fn, signal) {
+      assertScope(scope, 'apphook/core');
+      signal?.throwIfAborted();
+      const frozen = new Map(committed);
+      const state: TxState = {
+        staged: [],
+        hooks: new AfterCommitQueue(),
+        closed: false,
+        locks: new Set(),
+        ended: Promise.resolve(),
+        end: () => {},
+        frozen,
+      };
+      const endSnapshot = () => {
+        state.closed = true;
+      };
+      signal?.addEventListener('abort', endSnapshot, { once: true });
+      try {
+        return await fn({ version: frozen.get(scope) ?? 0, em: makeHandle(state) });
+      } finally {
+        signal?.removeEventListener('abort', endSnapshot);
+        endSnapshot();
+      }
+    },
+
     snapshot() {
       return Object.fromEntries(committed);
     },
@@ -209,6 +265,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       listeners.clear();
     },
   };
+
+  // Without push there is no subscribe at all, so a reloader defaults to polling (issue 13 item 7).
+  if (push) store.subscribe = subscribe;
 
   function report(error: unknown): void {
     logger.error('[apphook/core] an after-commit hook failed; the transaction itself committed', { error });

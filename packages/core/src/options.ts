@@ -45,6 +45,24 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    */
   minCheckIntervalMs?: number;
   /**
+   * Storm spacing: after a rebuild ends, the next one starts no sooner than this, so a burst of commits costs
+   * a process at most one rebuild per (its duration + this) instead of rebuilding back to back and starving
+   * the writers (G8). It only holds back rebuilds nobody waits for (push hints, polls): a rebuild due after a
+   * quiet spell starts at once, and so does one a caller waits for (this process's own `markChanged`, a
+   * `check()` or a request in `request` mode). After the last commit of a burst a process converges within
+   * this + one rebuild.
+   * `0` rebuilds back to back.
+   * @default 100
+   */
+  minRebuildIntervalMs?: number;
+  /**
+   * Push channels: a hint that arrives less than this long after the last store read started is answered by
+   * one read at the end of that window, so a flood of hints (a storm of commits, forged messages) costs at
+   * most one read per window (G10). The first hint after a quiet spell reads at once.
+   * @default 20
+   */
+  minHintIntervalMs?: number;
+  /**
    * A rebuild still running after this long is aborted (its `signal` fires) and counts as failed (G5).
    * @default 30000
    */
@@ -75,6 +93,8 @@ export interface ResolvedOptions {
   safetyIntervalMs: number;
   jitterMs: number;
   minCheckIntervalMs: number;
+  minRebuildIntervalMs: number;
+  minHintIntervalMs: number;
   rebuildTimeoutMs: number;
   readTimeoutMs: number;
   retryBaseMs: number;
@@ -166,6 +186,8 @@ export function resolveOptions(options: ReloaderOptions<unknown, unknown>): Reso
     safetyIntervalMs,
     jitterMs: positive(raw, 'jitterMs', Math.round(intervalMs / 10), true),
     minCheckIntervalMs: positive(raw, 'minCheckIntervalMs', 0, true),
+    minRebuildIntervalMs: positive(raw, 'minRebuildIntervalMs', 100, true),
+    minHintIntervalMs: positive(raw, 'minHintIntervalMs', 20, true),
     rebuildTimeoutMs: positive(raw, 'rebuildTimeoutMs', 30_000),
     readTimeoutMs: positive(raw, 'readTimeoutMs', 10_000),
     retryBaseMs,

@@ -1,19 +1,25 @@
-import type {
-  HintListener,
-  Notifier,
-  ReloaderLink,
-  ReloaderMode,
-  Subscription,
-  TokenStore,
-  Version,
-} from './contracts.js';
+import { BuildScheduler, type BuiltVersion } from './build-scheduler.js';
+import type { Notifier, ReloaderLink, ReloaderMode, TokenStore, Version } from './contracts.js';
 import { Emitter } from './emitter.js';
 import { ApphookError, ApphookRebuildError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
 import { type ReloaderOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { ReloaderChannels } from './reloader-channels.js';
 import type { ErrorPhase, Reloader, ReloaderEvents, ReloaderStats } from './reloader-types.js';
 import { SharedRead } from './shared-read.js';
-import { backoffDelay, raceTimeout, unrefTimer } from './timing.js';
+import { attempt, raceTimeout, unlessAborted } from './timing.js';
+
+/*
+ * The reloader of one scope: its lifecycle, reads and after-commit work. When to build and who waits for what
+ * live in the BuildScheduler (build-scheduler.ts, invariants S1..S7); push channels and polls in
+ * ReloaderChannels. Lifecycle invariants (G12), enforced here and checked by test/model.test.ts:
+ *
+ * L1 idle -> starting -> running -> stopped, or starting -> idle when start() fails; stopped is final.
+ * L2 start() settles exactly once: resolved only if the first build serves and stop() was not called; rejected
+ *    with E_STOPPED if stop() came first, whatever was in flight; otherwise with the cause (E_CONNECTION, E_REBUILD).
+ * L3 After `await stop()`: no subscription, timer or waiter of this reloader remains and no build runs; a
+ *    subscription that was still being opened is closed the moment it arrives.
+ */
 
 type State = 'idle' | 'starting' | 'running' | 'stopped';
 
@@ -47,22 +53,17 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   private readonly events: Emitter<ReloaderEvents>;
   private readonly link: ReloaderLink;
   private readonly binding;
+  private readonly scheduler: BuildScheduler;
+  private readonly reads: SharedRead;
+  private readonly channels: ReloaderChannels;
 
   private state: State = 'idle';
-  private served: Version | undefined;
   private built: R | undefined;
-  /** Highest committed version observed; builds chase it, one at a time (G8). */
-  private target: Version = -1;
-  private building: Promise<void> | undefined;
-  private buildAbort: AbortController | undefined;
-  private failStreak = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private pollTimer: ReturnType<typeof setTimeout> | undefined;
-  private subscriptions: Subscription[] = [];
-  private readonly channelsDown = new Set<string>();
-  private readonly reads: SharedRead;
-  private waiters: Array<{ version: Version; wake: () => void }> = [];
-  private readyWaiters: Array<() => void> = [];
+  /** Aborted by stop(): cuts short whatever start() awaits (L2). */
+  private startAbort: AbortController | undefined;
+  private starting: Promise<unknown> | undefined;
+  private stopping: Promise<void> | undefined;
+  private warnedNotStarted = false;
   private readonly counters = { checks: 0, reads: 0, reloads: 0, failures: 0, hints: 0 };
   private lastCheckAt: number | undefined;
   private lastReloadAt: number | undefined;
@@ -76,22 +77,41 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     this.binding = options.binding;
     this.logger = createLogger(options.logger);
     this.events = new Emitter<ReloaderEvents>(this.logger);
+    this.scheduler = new BuildScheduler({
+      build: (target, controller) => this.build(target, controller),
+      failed: (error, target, first) => this.buildFailed(error, target, first),
+      minRebuildIntervalMs: resolved.minRebuildIntervalMs,
+      retryBaseMs: resolved.retryBaseMs,
+      retryMaxMs: resolved.retryMaxMs,
+    });
+    this.reads = new SharedRead(() => this.readOnce());
+    this.channels = new ReloaderChannels({
+      store: this.store,
+      notifier: this.notifier,
+      scope: this.scope,
+      mode: this.mode,
+      options: resolved,
+      read: () => this.reads.fresh(),
+      lastReadStartedAt: () => this.reads.lastStartedAt,
+      isRunning: () => this.state === 'running',
+      onHint: () => this.counters.hints++,
+      report: (phase, error, message) => this.report(phase, error, message),
+    });
     const self = this;
     this.link = {
       scope: this.scope,
       mode: this.mode,
       get version() {
-        return self.served;
+        return self.scheduler.served;
       },
       check: () => this.check(),
       ready: (timeoutMs) => this.ready(timeoutMs),
     };
-    this.reads = new SharedRead(() => this.readOnce());
     this.binding.attach?.(this.link);
   }
 
   get version(): Version | undefined {
-    return this.served;
+    return this.scheduler.served;
   }
 
   get current(): R | undefined {
@@ -110,71 +130,96 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     return {
       scope: this.scope,
       mode: this.mode,
-      version: this.served,
-      latestSeen: this.target < 0 ? undefined : this.target,
+      version: this.scheduler.served,
+      latestSeen: this.scheduler.target,
       ...this.counters,
-      channelsHealthy: this.channelsDown.size === 0,
+      channelsHealthy: this.channels.healthy,
       lastCheckAt: this.lastCheckAt,
       lastReloadAt: this.lastReloadAt,
     };
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
     if (this.state !== 'idle') {
-      throw new ApphookError(
-        'E_STATE',
-        `[apphook/core] reloader of scope '${this.scope}' is ${this.state}; start() runs once per reloader (create a new one after stop())`,
+      return Promise.reject(
+        new ApphookError(
+          'E_STATE',
+          `[apphook/core] reloader of scope '${this.scope}' is ${this.state}; start() runs once per reloader (create a new one after stop())`,
+        ),
       );
     }
     this.state = 'starting';
+    const abort = new AbortController();
+    this.startAbort = abort;
+    const task = this.startUp(abort.signal);
+    this.starting = task.catch(() => {});
+    return task;
+  }
+
+  private async startUp(signal: AbortSignal): Promise<void> {
     try {
       // Listen first, then read: a commit between the two is caught by the read (G9).
-      if (this.mode !== 'interval') await this.subscribeChannels();
-      let version: Version;
-      this.counters.reads++;
-      try {
-        version = this.validVersion(
-          await raceTimeout(
-            this.store.read(this.scope),
+      if (this.mode !== 'interval') await this.channels.subscribe(signal);
+      const version = await this.readFirst(signal);
+      this.scheduler.raise(version);
+      this.scheduler.run();
+      const result = await this.scheduler.waitFor(version, { acceptFailure: true });
+      if (result.kind === 'failed') throw this.firstBuildError(result.error, version);
+      if (result.kind !== 'served') throw this.stoppedError();
+      // stop() may have been called after the first build served; then state is 'stopped' already.
+      if (this.state !== 'starting') throw this.stoppedError();
+    } catch (error) {
+      const stopped = this.state === 'stopped';
+      await this.channels.close();
+      if (stopped)
+        throw error instanceof ApphookError && error.code === 'E_STOPPED' ? error : this.stoppedError(error);
+      this.scheduler.pause(error);
+      this.state = 'idle';
+      throw error;
+    }
+    this.state = 'running';
+    this.channels.schedulePoll();
+  }
+
+  private async readFirst(signal: AbortSignal): Promise<Version> {
+    this.counters.reads++;
+    try {
+      return this.validVersion(
+        await unlessAborted(
+          raceTimeout(
+            attempt(() => this.store.read(this.scope)),
             this.opts.readTimeoutMs,
             `[apphook/core] reading the version of scope '${this.scope}' from ${this.store.name} took over ${this.opts.readTimeoutMs} ms`,
           ),
-        );
-      } catch (error) {
-        throw toApphookError(
-          error,
-          'E_CONNECTION',
-          `[apphook/core] start(): could not read the version of scope '${this.scope}' from ${this.store.name}; check that the database is reachable and the token table exists`,
-        );
-      }
-      this.raiseTarget(version);
-      await this.firstBuild(this.target);
+          signal,
+        ),
+      );
     } catch (error) {
-      await this.closeSubscriptions();
-      if (this.state === 'starting') this.state = 'idle';
-      throw error;
+      if (signal.aborted) throw this.stoppedError();
+      throw toApphookError(
+        error,
+        'E_CONNECTION',
+        `[apphook/core] start(): could not read the version of scope '${this.scope}' from ${this.store.name}; check that the database is reachable and the token table exists`,
+      );
     }
-    if (this.state !== 'starting') return; // stop() was called meanwhile
-    this.state = 'running';
-    this.schedulePoll();
-    this.kick(); // hints that arrived during start may have raised the target
   }
 
-  async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
     this.state = 'stopped';
-    clearTimeout(this.pollTimer);
-    clearTimeout(this.retryTimer);
-    this.pollTimer = undefined;
-    this.retryTimer = undefined;
-    this.buildAbort?.abort(
+    this.startAbort?.abort(this.stoppedError());
+    this.stopping = this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
+    const building = this.scheduler.stop(
       new ApphookError('E_STATE', `[apphook/core] reloader of scope '${this.scope}' stopped`),
     );
-    await this.closeSubscriptions();
+    await this.channels.close();
     this.binding.detach?.(this.link);
-    this.settleWaiters(Number.POSITIVE_INFINITY);
-    for (const wake of this.readyWaiters.splice(0)) wake();
-    await this.building?.catch(() => {});
+    await this.starting; // start()'s own cleanup (L3)
+    await building;
   }
 
   async markChanged(tx: Tx): Promise<Version> {
@@ -193,7 +238,18 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
           key: `apphook:publish:${notifierId(notifier)}:${this.scope}`,
         });
       }
-      store.afterCommit(tx, () => this.afterOwnCommit(version), { key: `apphook:check:${this.id}` });
+      const ranAtOnce: { done?: Promise<void> } = {};
+      store.afterCommit(
+        tx,
+        () => {
+          ranAtOnce.done = this.afterOwnCommit(version);
+          return ranAtOnce.done;
+        },
+        { key: `apphook:check:${this.id}` },
+      );
+      // A handle in no transaction committed already and ran the hook at once: resolve only once this process
+      // serves the bump, as in a transaction (issue 13 item 6).
+      if (ranAtOnce.done) await ranAtOnce.done;
     }
     return version;
   }
@@ -211,27 +267,31 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     } else {
       version = await this.reads.fresh();
     }
-    if (version !== undefined) await this.untilSettled(version);
+    if (version !== undefined && (this.state as State) !== 'stopped') {
+      // The caller (a request in 'request' mode) waits for this version: no spacing (S5).
+      this.scheduler.raise(version, true);
+      await this.scheduler.waitFor(version, { acceptFailure: true });
+    }
   }
-
-  // --- reads ---------------------------------------------------------------------------------------------
 
   /** One store read with a deadline; failures are reported and give `undefined` (the next poll retries). */
   private readOnce(): Promise<Version | undefined> {
     if (this.state === 'stopped') return Promise.resolve(undefined);
     this.counters.reads++;
     return raceTimeout(
-      this.store.read(this.scope),
+      attempt(() => this.store.read(this.scope)), // a store that throws synchronously must not crash a timer
       this.opts.readTimeoutMs,
       `[apphook/core] reading the version of scope '${this.scope}' from ${this.store.name} took over ${this.opts.readTimeoutMs} ms`,
     )
       .then((raw) => {
         const version = this.validVersion(raw);
-        this.raiseTarget(version);
+        this.scheduler.raise(version);
         return version;
       })
       .catch((error: unknown) => {
-        this.report('read', error, `could not read the version from ${this.store.name}; will retry`);
+        if (this.state !== 'stopped') {
+          this.report('read', error, `could not read the version from ${this.store.name}; will retry`);
+        }
         return undefined;
       });
   }
@@ -247,228 +307,117 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     return version;
   }
 
-  // --- builds --------------------------------------------------------------------------------------------
-
-  private raiseTarget(version: Version): void {
-    if (version > this.target) this.target = version;
-    this.kick();
-  }
-
-  /** Starts a build when one is due; single-flight, and never during a retry backoff (G5, G8). */
-  private kick(): void {
-    if (this.state !== 'running' || this.building || this.retryTimer) return;
-    if (this.served !== undefined && this.target <= this.served) {
-      this.settleWaiters(this.served);
-      return;
-    }
-    this.building = this.runBuild(this.target);
-  }
-
-  private async firstBuild(version: Version): Promise<void> {
-    try {
-      await this.build(version);
-    } catch (error) {
-      const cause = error instanceof ApphookError ? error : undefined;
-      throw new ApphookRebuildError(
-        cause?.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD',
-        `[apphook/core] start(): the first build of scope '${this.scope}' (version ${version}) failed, and there are no earlier routes to fall back to: ${error instanceof Error ? error.message : String(error)}`,
-        version,
-        { cause: error },
-      );
-    }
-  }
-
-  private async runBuild(version: Version): Promise<void> {
-    try {
-      await this.build(version);
-      this.failStreak = 0;
-    } catch (error) {
-      if (this.state !== 'running') return;
-      this.failStreak++;
-      this.counters.failures++;
-      const code = error instanceof ApphookError && error.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD';
-      const wrapped = new ApphookRebuildError(
-        code,
-        `[apphook/core] rebuilding scope '${this.scope}' for version ${version} failed; still serving version ${this.served}, retrying with backoff: ${error instanceof Error ? error.message : String(error)}`,
-        version,
-        { cause: error },
-      );
-      this.report('rebuild', wrapped);
-      const delay = backoffDelay(this.failStreak, this.opts.retryBaseMs, this.opts.retryMaxMs);
-      this.retryTimer = unrefTimer(
-        setTimeout(() => {
-          this.retryTimer = undefined;
-          this.kick();
-        }, delay),
-      );
-      // Requests waiting for this version keep the last good routes instead of waiting out the backoff.
-      this.settleWaiters(version);
-    } finally {
-      this.building = undefined;
-      this.buildAbort = undefined;
-    }
-    // A version that arrived during the build triggers exactly one more (G8).
-    this.kick();
-  }
-
-  /** Builds `version` and swaps it in unless something newer already serves (G3). */
-  private async build(version: Version): Promise<void> {
-    const controller = new AbortController();
-    this.buildAbort = controller;
+  /**
+   * One build, run by the scheduler in a neutral async context. With `readSnapshot` the version and the rows
+   * come from one snapshot and the build is labelled with the snapshot's version (G4); otherwise it is labelled
+   * `target` and reads "at least target".
+   */
+  private async build(target: Version, controller: AbortController): Promise<BuiltVersion> {
     const started = performance.now();
-    const from = this.served;
-    const routes = await raceTimeout(
-      Promise.resolve().then(() =>
-        this.binding.rebuild({ version, scope: this.scope, signal: controller.signal, previous: from }),
-      ),
+    const from = this.scheduler.served;
+    const { store, scope } = this;
+    const rebuild = (version: Version, em?: Tx) =>
+      this.binding.rebuild({
+        version,
+        scope,
+        signal: controller.signal,
+        previous: from,
+        ...(em === undefined ? {} : { em }),
+      });
+    const work = store.readSnapshot
+      ? attempt(() =>
+          store.readSnapshot!(
+            scope,
+            async (snapshot) => {
+              const label = this.validVersion(snapshot.version);
+              return { label, routes: await rebuild(label, snapshot.em) };
+            },
+            controller.signal,
+          ),
+        )
+      : attempt(() => rebuild(target)).then((routes) => ({ label: target, routes }));
+    const { label, routes } = await raceTimeout(
+      work,
       this.opts.rebuildTimeoutMs,
-      `rebuildRoutes for version ${version} took over ${this.opts.rebuildTimeoutMs} ms (rebuildTimeoutMs)`,
+      `rebuildRoutes for version ${target} took over ${this.opts.rebuildTimeoutMs} ms (rebuildTimeoutMs)`,
       controller.signal,
     ).catch((error: unknown) => {
-      // Tell a still-running rebuildRoutes to give up; its late result is ignored.
+      // Tell a still-running rebuildRoutes (and its snapshot) to give up; its late result is ignored.
       if (!controller.signal.aborted) controller.abort(error);
       throw error;
     });
-    if (this.state === 'stopped') return;
-    if (this.served !== undefined && version <= this.served) return;
-    this.binding.swap(routes, { version, scope: this.scope });
-    this.served = version;
-    this.built = routes;
-    this.counters.reloads++;
-    this.lastReloadAt = Date.now();
-    const durationMs = performance.now() - started;
-    this.settleWaiters(version);
-    for (const wake of this.readyWaiters.splice(0)) wake();
-    this.events.emit('reload', { scope: this.scope, from, to: version, durationMs });
-  }
-
-  /** Resolves when `version` (or later) serves, or when its build failed and the old routes stay (G5). */
-  private untilSettled(version: Version): Promise<void> {
-    if (this.state !== 'running') return Promise.resolve();
-    if (this.served !== undefined && this.served >= version) return Promise.resolve();
-    if (this.retryTimer && !this.building) return Promise.resolve();
-    return new Promise((wake) => {
-      this.waiters.push({ version, wake });
-      this.kick();
-    });
-  }
-
-  private settleWaiters(upTo: Version): void {
-    if (this.waiters.length === 0) return;
-    const keep: typeof this.waiters = [];
-    for (const waiter of this.waiters) {
-      if (waiter.version <= upTo) waiter.wake();
-      else keep.push(waiter);
-    }
-    this.waiters = keep;
-  }
-
-  private ready(timeoutMs: number): Promise<boolean> {
-    if (this.served !== undefined) return Promise.resolve(true);
-    if (this.state === 'stopped' || timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== wake);
-        resolve(false);
-      }, timeoutMs);
-      const wake = () => {
-        clearTimeout(timer);
-        resolve(this.served !== undefined);
-      };
-      this.readyWaiters.push(wake);
-    });
-  }
-
-  // --- after commit --------------------------------------------------------------------------------------
-
-  private publish(notifier: Notifier, version: Version): void {
-    // Not awaited: a slow or offline channel must not delay the caller's resolved commit; the safety poll
-    // recovers a publish that never arrives (G2, G9).
-    Promise.resolve()
-      .then(() => notifier.publish(this.scope, version))
-      .catch((error: unknown) =>
-        this.report('publish', error, `publishing version ${version} through ${notifier.name} failed`),
-      );
-  }
-
-  private async afterOwnCommit(version: Version): Promise<void> {
-    // The bump is committed now, so a build started from here reads it (G4): no store read needed.
-    this.raiseTarget(version);
-    await this.untilSettled(version);
-  }
-
-  // --- channels and polling ------------------------------------------------------------------------------
-
-  private async subscribeChannels(): Promise<void> {
-    const channels: Array<[string, (listener: HintListener) => Promise<Subscription>]> = [];
-    const { store, notifier } = this;
-    if (store.subscribe) channels.push([store.name, (l) => store.subscribe!(this.scope, l)]);
-    if (notifier) channels.push([notifier.name, (l) => notifier.subscribe(this.scope, l)]);
-    for (const [name, subscribe] of channels) {
-      try {
-        this.subscriptions.push(await subscribe(this.listenerFor(name)));
-      } catch (error) {
-        throw toApphookError(
-          error,
-          'E_CONNECTION',
-          `[apphook/core] start(): subscribing scope '${this.scope}' through ${name} failed; check the server is reachable, or choose mode 'interval'`,
-        );
-      }
-    }
-  }
-
-  private listenerFor(channel: string): HintListener {
     return {
-      hint: (scope) => {
-        // A hint only ever triggers a coalesced read; it never sets a version (G10).
-        if (scope !== this.scope || this.state === 'stopped') return;
-        this.counters.hints++;
-        void this.reads.fresh();
-      },
-      resync: () => {
-        if (this.state === 'stopped') return;
-        this.channelsDown.delete(channel);
-        void this.reads.fresh();
-        this.schedulePoll();
-      },
-      down: (error) => {
-        if (this.state === 'stopped') return;
-        const first = !this.channelsDown.has(channel);
-        this.channelsDown.add(channel);
-        if (first) {
-          this.report(
-            'channel',
-            error,
-            `${channel} is down; polling every ${this.opts.intervalMs} ms until it is back`,
-          );
-          this.schedulePoll();
-        }
+      label,
+      swap: () => {
+        this.binding.swap(routes, { version: label, scope });
+        this.built = routes;
+        this.counters.reloads++;
+        this.lastReloadAt = Date.now();
+        this.events.emit('reload', { scope, from, to: label, durationMs: performance.now() - started });
       },
     };
   }
 
-  private async closeSubscriptions(): Promise<void> {
-    const subscriptions = this.subscriptions.splice(0);
-    const results = await Promise.allSettled(subscriptions.map((s) => s.close()));
-    for (const result of results) {
-      if (result.status === 'rejected')
-        this.report('subscribe', result.reason, 'closing a subscription failed');
-    }
+  private buildFailed(error: unknown, version: Version, first: boolean): void {
+    if (first) return; // start() rejects with it: there are no earlier routes to fall back to
+    this.counters.failures++;
+    const code = error instanceof ApphookError && error.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD';
+    this.report(
+      'rebuild',
+      new ApphookRebuildError(
+        code,
+        `[apphook/core] rebuilding scope '${this.scope}' for version ${version} failed; still serving version ${this.scheduler.served}, retrying with backoff: ${error instanceof Error ? error.message : String(error)}`,
+        version,
+        { cause: error },
+      ),
+    );
   }
 
-  private schedulePoll(): void {
-    clearTimeout(this.pollTimer);
-    this.pollTimer = undefined;
-    if (this.state !== 'running') return;
-    const fast = this.mode === 'interval' || this.channelsDown.size > 0;
-    const base = fast ? this.opts.intervalMs : this.opts.safetyIntervalMs;
-    const delay = base + Math.random() * this.opts.jitterMs;
-    this.pollTimer = unrefTimer(
-      setTimeout(() => {
-        this.pollTimer = undefined;
-        void this.reads.fresh().finally(() => this.schedulePoll());
-      }, delay),
+  private firstBuildError(error: unknown, version: Version): ApphookRebuildError {
+    const code = error instanceof ApphookError && error.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD';
+    return new ApphookRebuildError(
+      code,
+      `[apphook/core] start(): the first build of scope '${this.scope}' (version ${version}) failed, and there are no earlier routes to fall back to: ${error instanceof Error ? error.message : String(error)}`,
+      version,
+      { cause: error },
     );
+  }
+
+  private stoppedError(cause?: unknown): ApphookError {
+    return new ApphookError(
+      'E_STOPPED',
+      `[apphook/core] stop() was called while start() of scope '${this.scope}' was in progress; the reloader did not start (create a new one to start again)`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  private async ready(timeoutMs: number): Promise<boolean> {
+    const result = await this.scheduler.waitFor(0, { timeoutMs });
+    if (result.kind === 'timeout' && this.state === 'idle' && !this.warnedNotStarted) {
+      // Requests are answered 503 until the first build: say why, once (issue 12 item 5).
+      this.warnedNotStarted = true;
+      this.logger.warn(
+        `[apphook/core] requests are waiting for the routes of scope '${this.scope}', but reloader.start() was never called; they get 503 until it is: call \`await reloader.start()\` at startup`,
+        { scope: this.scope },
+      );
+    }
+    return result.kind === 'served';
+  }
+
+  private publish(notifier: Notifier, version: Version): void {
+    // Not awaited: a slow or offline channel must not delay the caller's resolved commit; the safety poll
+    // recovers a publish that never arrives (G2, G9).
+    attempt(() => notifier.publish(this.scope, version)).catch((error: unknown) =>
+      this.report('publish', error, `publishing version ${version} through ${notifier.name} failed`),
+    );
+  }
+
+  private async afterOwnCommit(version: Version): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    // The bump is committed now, so a build started from here reads it (G4): no store read needed. The caller
+    // waits for it: no spacing (S5).
+    this.scheduler.raise(version, true);
+    await this.scheduler.waitFor(version, { acceptFailure: true });
   }
 
   private report(phase: ErrorPhase, error: unknown, message?: string): void {

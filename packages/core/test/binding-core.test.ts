@@ -74,3 +74,73 @@ describe('binding core', () => {
     await reloader.stop();
   });
 });
+
+describe('binding core: requests before the first build say why they wait (issue 12 item 5)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  function capture() {
+    const warnings: string[] = [];
+    return {
+      warnings,
+      logger: { warn: (m: string) => void warnings.push(m), error: (m: string) => void warnings.push(m) },
+    };
+  }
+
+  it('logs once that reloader.start() was never called, when requests time out waiting', async () => {
+    const { warnings, logger } = capture();
+    const core = createBindingCore({ name: 'apphook/test', rebuildRoutes: ({ version }) => ({ version }) });
+    createReloader({
+      store: memoryStore(),
+      binding: core.binding,
+      mode: 'interval',
+      scope: 'site:1',
+      logger,
+    });
+    const first = core.acquire(100) as Promise<unknown>;
+    const second = core.acquire(100) as Promise<unknown>;
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(first).resolves.toBeUndefined();
+    await expect(second).resolves.toBeUndefined();
+    await expect(core.acquire(0)).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/scope 'site:1'.*reloader\.start\(\) was never called/);
+  });
+
+  it('logs nothing while start() is running a slow first build', async () => {
+    const { warnings, logger } = capture();
+    const core = createBindingCore({
+      name: 'apphook/test',
+      rebuildRoutes: async ({ version }) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return { version };
+      },
+    });
+    const reloader = createReloader({
+      store: memoryStore(),
+      binding: core.binding,
+      mode: 'interval',
+      logger,
+    });
+    const starting = reloader.start();
+    const early = core.acquire(100) as Promise<unknown>;
+    await vi.advanceTimersByTimeAsync(500);
+    await starting;
+    await expect(early).resolves.toBeUndefined();
+    expect(warnings).toEqual([]);
+    await reloader.stop();
+  });
+
+  it('logs once that no reloader serves the binding when a request arrives before createReloader', async () => {
+    const { warnings, logger } = capture();
+    const core = createBindingCore({
+      name: 'apphook/test',
+      rebuildRoutes: ({ version }) => ({ version }),
+      logger,
+    });
+    await expect(core.acquire(0)).resolves.toBeUndefined();
+    await expect(core.acquire(0)).resolves.toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/\[apphook\/test\].*createReloader\(\{ binding/);
+  });
+});

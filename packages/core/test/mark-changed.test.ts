@@ -1,4 +1,11 @@
-import { callbackBinding, createReloader, memoryNotifier, memoryStore, type Notifier } from '@apphook/core';
+import {
+  callbackBinding,
+  createReloader,
+  memoryNotifier,
+  memoryStore,
+  type Notifier,
+  runAfterCommitHooks,
+} from '@apphook/core';
 import { describe, expect, it } from 'vitest';
 
 function countingNotifier() {
@@ -154,5 +161,49 @@ describe('markChanged: bump in the transaction, push after the outermost commit 
     expect(b.version).toBe(0);
     await a.stop();
     await b.stop();
+  });
+});
+
+describe('markChanged with a handle in no transaction (issue 13 item 6)', () => {
+  it('memoryStore: markChanged(undefined) commits at once and resolves once this process serves it', async () => {
+    const store = memoryStore({ logger: false });
+    const binding = callbackBinding({
+      rebuildRoutes: async ({ version }) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return { version };
+      },
+    });
+    const reloader = createReloader({ store, binding, mode: 'interval', logger: false });
+    await reloader.start();
+    await expect(reloader.markChanged(undefined)).resolves.toBe(1);
+    expect(await store.read('default')).toBe(1);
+    expect(reloader.version).toBe(1);
+    expect(binding.current).toEqual({ version: 1 });
+    await reloader.stop();
+  });
+
+  it('a store that runs after-commit hooks at once (an EntityManager in no transaction) resolves after the rebuild', async () => {
+    // Like the SQL stores: bump on a handle in no transaction autocommits, and afterCommit runs the hook at once
+    // without awaiting it (void runAfterCommitHooks), as `@apphook/mikro-orm`'s afterCommit does.
+    const inner = memoryStore({ push: false, logger: false });
+    const store = {
+      name: 'autocommit store',
+      read: (scope: string) => inner.read(scope),
+      bump: (_tx: 'autocommit', scope: string) => inner.transaction((tx) => inner.bump(tx, scope)),
+      afterCommit: (_tx: 'autocommit', hook: () => void | Promise<void>) => {
+        void runAfterCommitHooks([hook], () => {});
+      },
+    };
+    const binding = callbackBinding({
+      rebuildRoutes: async ({ version }) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return { version };
+      },
+    });
+    const reloader = createReloader({ store, binding, mode: 'interval', logger: false });
+    await reloader.start();
+    await expect(reloader.markChanged('autocommit')).resolves.toBe(1);
+    expect(reloader.version).toBe(1);
+    await reloader.stop();
   });
 });

@@ -1,4 +1,11 @@
-import { AfterCommitQueue, memoryStore, runAfterCommitHooks } from '@apphook/core';
+import {
+  AfterCommitQueue,
+  callbackBinding,
+  createReloader,
+  type MemoryTransaction,
+  memoryStore,
+  runAfterCommitHooks,
+} from '@apphook/core';
 import { describe, expect, it } from 'vitest';
 
 describe('memoryStore transactions', () => {
@@ -116,5 +123,55 @@ describe('AfterCommitQueue', () => {
 
   it('refuses to queue outside a transaction', () => {
     expect(() => new AfterCommitQueue().add(() => {})).toThrow(/outside a transaction/);
+  });
+});
+
+describe('memoryStore options and snapshots', () => {
+  it('push: false exposes no subscribe, so a reloader polls by default (issue 13 item 7)', async () => {
+    const store = memoryStore({ push: false });
+    expect('subscribe' in store).toBe(false);
+    const reloader = createReloader({
+      store,
+      binding: callbackBinding({ rebuildRoutes: ({ version }) => ({ version }) }),
+      logger: false,
+    });
+    expect(reloader.mode).toBe('interval');
+    await reloader.start();
+    expect(reloader.version).toBe(0);
+    await reloader.stop();
+  });
+
+  it('readSnapshot hands one version and a read view that keeps it while later commits land (G4)', async () => {
+    const store = memoryStore();
+    await store.transaction((tx) => store.bump(tx, 's'));
+    const seen = await store.readSnapshot('s', async ({ version, em }) => {
+      await store.transaction((tx) => store.bump(tx, 's')); // a commit lands during the build
+      return { version, rows: em.version('s') };
+    });
+    expect(seen).toEqual({ version: 1, rows: 1 });
+    expect(await store.read('s')).toBe(2);
+  });
+
+  it('a snapshot is read only and ends with its build', async () => {
+    const store = memoryStore();
+    let leaked: MemoryTransaction | undefined;
+    await expect(
+      store.readSnapshot('s', async ({ em }) => {
+        leaked = em;
+        return store.bump(em, 's');
+      }),
+    ).rejects.toMatchObject({ code: 'E_STATE' });
+    expect(leaked?.closed).toBe(true);
+    expect(await store.read('s')).toBe(0);
+  });
+
+  it('markChanged-style autocommit: bump(undefined) commits at once and pushes a hint', async () => {
+    const store = memoryStore();
+    const hints: string[] = [];
+    await store.subscribe?.('s', { hint: (s) => void hints.push(s), resync() {}, down() {} });
+    expect(await store.bump(undefined, 's')).toBe(1);
+    expect(await store.read('s')).toBe(1);
+    await Promise.resolve();
+    expect(hints).toEqual(['s']);
   });
 });

@@ -16,6 +16,9 @@ describe("mode 'push': hints, health and the safety poll", () => {
       intervalMs: 1000,
       safetyIntervalMs: 30_000,
       jitterMs: 0,
+      // These tests are about what one hint costs; the hint throttle and storm spacing have tests of their own.
+      minHintIntervalMs: 0,
+      minRebuildIntervalMs: 0,
       logger: false,
     });
     await reloader.start();
@@ -58,6 +61,53 @@ describe("mode 'push': hints, health and the safety poll", () => {
     expect(control.reads - reads).toBe(2);
     expect(control.maxInFlight).toBe(1);
     expect(reloader.stats().hints).toBe(10_000);
+    await reloader.stop();
+  });
+
+  it('a flood of hints reads at most once per minHintIntervalMs, not back to back (G10)', async () => {
+    const { store, control } = controllableStore({ push: true });
+    const reloader = createReloader({
+      store,
+      binding: recordingBinding().binding,
+      mode: 'push',
+      minHintIntervalMs: 20,
+      logger: false,
+    });
+    await reloader.start();
+    const listener = [...control.listeners][0]!;
+    const reads = control.reads;
+    for (let ms = 0; ms < 1000; ms++) {
+      listener.hint('default');
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(20);
+    // one read per 20 ms window (leading and trailing), instead of one per hint
+    expect(control.reads - reads).toBeLessThanOrEqual(52);
+    expect(control.reads - reads).toBeGreaterThanOrEqual(45);
+    await reloader.stop();
+  });
+
+  it('the first hint after a quiet spell reads at once, and the last hint of a flood is always read', async () => {
+    const { store, control } = controllableStore({ push: true });
+    const reloader = createReloader({
+      store,
+      binding: recordingBinding().binding,
+      minHintIntervalMs: 20,
+      logger: false,
+    });
+    await reloader.start();
+    const listener = [...control.listeners][0]!;
+    await vi.advanceTimersByTimeAsync(1000);
+    await control.commit();
+    listener.hint('default');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reloader.version).toBe(1);
+    await control.commit();
+    listener.hint('default'); // within the window of the last read: read at its end
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reloader.version).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(reloader.version).toBe(2);
     await reloader.stop();
   });
 

@@ -51,7 +51,7 @@ describe('rebuilds: single flight, one more, never older, coalescing', () => {
     expect(reloader.version).toBe(2);
     // A later read that returns an older version (a lagging replica, a reordered hint) changes nothing.
     const swapsBefore = builds.swaps.length;
-    await (reloader as unknown as { raiseTarget(v: number): void }).raiseTarget(1);
+    (reloader as unknown as { scheduler: { raise(v: number): void } }).scheduler.raise(1);
     await vi.advanceTimersByTimeAsync(10);
     expect(builds.swaps.length).toBe(swapsBefore);
     expect(reloader.version).toBe(2);
