@@ -139,7 +139,14 @@ export function createWorld(now: () => number) {
   }
 
   function track(what: string, slot: Slot, version: number, promise: Promise<unknown>): Waiter {
-    const waiter: Waiter = { what, slot: slot.index, generation: slot.generation, version, createdAt: now(), settled: false };
+    const waiter: Waiter = {
+      what,
+      slot: slot.index,
+      generation: slot.generation,
+      version,
+      createdAt: now(),
+      settled: false,
+    };
     waiters.push(waiter);
     void promise.then(
       () => {
@@ -214,7 +221,12 @@ export function createWorld(now: () => number) {
         if (pending.waiter) pending.waiter.version = version;
         if (rollback) throw new Error('rollback on purpose');
       });
-      pending.waiter = track(rollback ? 'rolled-back commit' : 'commit', slot, Number.POSITIVE_INFINITY, promise);
+      pending.waiter = track(
+        rollback ? 'rolled-back commit' : 'commit',
+        slot,
+        Number.POSITIVE_INFINITY,
+        promise,
+      );
     },
     /** Another process commits and publishes (or its publish is lost). */
     async otherCommit(publish: boolean): Promise<void> {
