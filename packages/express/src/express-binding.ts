@@ -9,13 +9,15 @@ import {
   type Version,
 } from '@apphook/core';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
+import { reachesHandler } from './reaches-handler.js';
 
 const NAME = 'apphook/express';
 
 export interface ExpressBindingOptions<R extends RequestHandler = Router> {
   /**
    * Builds the dynamic routes from the database: return a fresh `express.Router()` (or any
-   * `(req, res, next)` handler, such as a sub-app) every time; never mutate the one being served (G6).
+   * `(req, res, next)` handler, such as a sub-app) every time; never mutate the one being served (G6), and
+   * never return the app that mounts `binding.middleware` (refused as a failed build: requests would loop).
    */
   rebuildRoutes: RebuildRoutes<R>;
   /**
@@ -63,6 +65,12 @@ export function expressBinding<R extends RequestHandler = Router>(
           `[${NAME}] rebuildRoutes returned ${describeValue(built)} for version ${context.version}; return an express.Router() (or another (req, res, next) handler)`,
         );
       }
+      if (reachesHandler(built, middleware)) {
+        throw new ApphookError(
+          'E_REBUILD',
+          `[${NAME}] rebuildRoutes returned a handler that mounts this binding's own middleware (the outer app?) for version ${context.version}: every request would loop back into it; return a new express.Router() holding only the database-defined routes`,
+        );
+      }
       return built as R;
     },
   });
@@ -79,7 +87,8 @@ export function expressBinding<R extends RequestHandler = Router>(
     }
   };
 
-  const middleware: RequestHandler = (req, res, next) => {
+  // A function declaration, so prepare() above can refer to it.
+  function middleware(req: Request, res: Response, next: NextFunction): void {
     // Taken once: a swap during this request does not change which router handles it (G6).
     const acquired = core.acquire(firstBuildWaitMs);
     if (acquired instanceof Promise) {
@@ -87,7 +96,7 @@ export function expressBinding<R extends RequestHandler = Router>(
     } else {
       dispatch(acquired, req, res, next);
     }
-  };
+  }
 
   return core.expose({ middleware }) as ExpressBinding<R>;
 }

@@ -43,6 +43,60 @@ describe('expressBinding options', () => {
   });
 });
 
+describe('expressBinding refuses the outer app (issue 12 item 5)', () => {
+  it('a rebuildRoutes that returns the app mounting the binding fails the first build with a clear message', async () => {
+    const app = express();
+    const binding = expressBinding({ rebuildRoutes: () => app as unknown as Router });
+    app.use(binding.middleware);
+    const reloader = createReloader({ store: memoryStore({ logger: false }), binding, logger: false });
+    cleanups.push(() => reloader.stop());
+    await expect(reloader.start()).rejects.toThrow(
+      /apphook\/express.*mounts this binding's own middleware \(the outer app\?\).*express\.Router\(\)/,
+    );
+  });
+
+  it('also when the binding sits in a router of the outer app; the last good routes keep serving', async () => {
+    const app = express();
+    const outer = express.Router();
+    let returnOuter = false;
+    const binding = expressBinding({
+      rebuildRoutes: () => {
+        if (returnOuter) return app as unknown as Router;
+        const router = express.Router();
+        router.get('/page', (_req, res) => void res.send('page'));
+        return router;
+      },
+    });
+    outer.use('/cms', binding.middleware);
+    app.use(outer);
+    const url = await serve(app);
+    const { store, reloader } = await started(binding);
+    const errors: string[] = [];
+    reloader.on('error', (e) => errors.push(e.error.message));
+    returnOuter = true;
+    await store.transaction((tx) => reloader.markChanged(tx));
+    expect(reloader.version).toBe(0);
+    expect(errors[0]).toMatch(/mounts this binding's own middleware/);
+    const response = await fetch(`${url}/cms/page`);
+    expect([response.status, await response.text()]).toEqual([200, 'page']);
+  });
+
+  it('still accepts a fresh sub-app', async () => {
+    const binding = expressBinding({
+      rebuildRoutes: () => {
+        const sub = express();
+        sub.get('/hello', (_req, res) => void res.send('hi'));
+        return sub as unknown as Router;
+      },
+    });
+    const app = express();
+    app.use(binding.middleware);
+    const url = await serve(app);
+    await started(binding);
+    expect(await (await fetch(`${url}/hello`)).text()).toBe('hi');
+  });
+});
+
 describe('expressBinding in an app', () => {
   it('serves a router mounted under a path, with params and the original URL', async () => {
     const binding = expressBinding({
