@@ -1,9 +1,10 @@
 import { BuildScheduler, type BuiltVersion } from './build-scheduler.js';
 import type { Notifier, ReloaderLink, ReloaderMode, TokenStore, Version } from './contracts.js';
 import { Emitter } from './emitter.js';
-import { ApphookError, ApphookRebuildError, toApphookError } from './errors.js';
+import { ApphookError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
 import { type ReloaderOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { buildVersion, firstBuildError, rebuildFailedError, stoppedDuringStart } from './reloader-build.js';
 import { ReloaderChannels } from './reloader-channels.js';
 import type { ErrorPhase, Reloader, ReloaderEvents, ReloaderStats } from './reloader-types.js';
 import { SharedRead } from './shared-read.js';
@@ -164,7 +165,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       this.scheduler.raise(version);
       this.scheduler.run();
       const result = await this.scheduler.waitFor(version, { acceptFailure: true });
-      if (result.kind === 'failed') throw this.firstBuildError(result.error, version);
+      if (result.kind === 'failed') throw firstBuildError(this.scope, version, result.error);
       if (result.kind !== 'served') throw this.stoppedError();
       // stop() may have been called after the first build served; then state is 'stopped' already.
       if (this.state !== 'starting') throw this.stoppedError();
@@ -307,88 +308,34 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     return version;
   }
 
-  /**
-   * One build, run by the scheduler in a neutral async context. With `readSnapshot` the version and the rows
-   * come from one snapshot and the build is labelled with the snapshot's version (G4); otherwise it is labelled
-   * `target` and reads "at least target".
-   */
-  private async build(target: Version, controller: AbortController): Promise<BuiltVersion> {
-    const started = performance.now();
+  private build(target: Version, controller: AbortController): Promise<BuiltVersion> {
     const from = this.scheduler.served;
-    const { store, scope } = this;
-    const rebuild = (version: Version, em?: Tx) =>
-      this.binding.rebuild({
-        version,
-        scope,
-        signal: controller.signal,
-        previous: from,
-        ...(em === undefined ? {} : { em }),
-      });
-    const work = store.readSnapshot
-      ? attempt(() =>
-          store.readSnapshot!(
-            scope,
-            async (snapshot) => {
-              const label = this.validVersion(snapshot.version);
-              return { label, routes: await rebuild(label, snapshot.em) };
-            },
-            controller.signal,
-          ),
-        )
-      : attempt(() => rebuild(target)).then((routes) => ({ label: target, routes }));
-    const { label, routes } = await raceTimeout(
-      work,
-      this.opts.rebuildTimeoutMs,
-      `rebuildRoutes for version ${target} took over ${this.opts.rebuildTimeoutMs} ms (rebuildTimeoutMs)`,
-      controller.signal,
-    ).catch((error: unknown) => {
-      // Tell a still-running rebuildRoutes (and its snapshot) to give up; its late result is ignored.
-      if (!controller.signal.aborted) controller.abort(error);
-      throw error;
-    });
-    return {
-      label,
-      swap: () => {
-        this.binding.swap(routes, { version: label, scope });
+    return buildVersion({
+      store: this.store,
+      binding: this.binding,
+      scope: this.scope,
+      rebuildTimeoutMs: this.opts.rebuildTimeoutMs,
+      target,
+      from,
+      controller,
+      validVersion: (raw) => this.validVersion(raw),
+      swapped: (routes, label, durationMs) => {
         this.built = routes;
         this.counters.reloads++;
         this.lastReloadAt = Date.now();
-        this.events.emit('reload', { scope, from, to: label, durationMs: performance.now() - started });
+        this.events.emit('reload', { scope: this.scope, from, to: label, durationMs });
       },
-    };
+    });
   }
 
   private buildFailed(error: unknown, version: Version, first: boolean): void {
     if (first) return; // start() rejects with it: there are no earlier routes to fall back to
     this.counters.failures++;
-    const code = error instanceof ApphookError && error.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD';
-    this.report(
-      'rebuild',
-      new ApphookRebuildError(
-        code,
-        `[apphook/core] rebuilding scope '${this.scope}' for version ${version} failed; still serving version ${this.scheduler.served}, retrying with backoff: ${error instanceof Error ? error.message : String(error)}`,
-        version,
-        { cause: error },
-      ),
-    );
-  }
-
-  private firstBuildError(error: unknown, version: Version): ApphookRebuildError {
-    const code = error instanceof ApphookError && error.code === 'E_TIMEOUT' ? 'E_TIMEOUT' : 'E_REBUILD';
-    return new ApphookRebuildError(
-      code,
-      `[apphook/core] start(): the first build of scope '${this.scope}' (version ${version}) failed, and there are no earlier routes to fall back to: ${error instanceof Error ? error.message : String(error)}`,
-      version,
-      { cause: error },
-    );
+    this.report('rebuild', rebuildFailedError(this.scope, version, this.scheduler.served, error));
   }
 
   private stoppedError(cause?: unknown): ApphookError {
-    return new ApphookError(
-      'E_STOPPED',
-      `[apphook/core] stop() was called while start() of scope '${this.scope}' was in progress; the reloader did not start (create a new one to start again)`,
-      cause === undefined ? undefined : { cause },
-    );
+    return stoppedDuringStart(this.scope, cause);
   }
 
   private async ready(timeoutMs: number): Promise<boolean> {
