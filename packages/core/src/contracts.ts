@@ -138,7 +138,10 @@ export interface ReloaderLink {
    * newer, waits for the rebuild. Never rejects: a failed read or build leaves the last good routes (G5, G7).
    */
   check(): Promise<void>;
-  /** Resolves `true` once a first build serves, `false` after `timeoutMs`. */
+  /**
+   * Resolves `true` once a first build serves, `false` after `timeoutMs` or on stop. Waits in the reloader's one
+   * wait list (its build scheduler); a timeout while `start()` was never called is logged once.
+   */
   ready(timeoutMs: number): Promise<boolean>;
 }
 

@@ -47,13 +47,23 @@ export interface Reloader<R = unknown, Tx = unknown> {
   readonly version: Version | undefined;
   /** The build now served (what `rebuildRoutes` returned), `undefined` before the first build. */
   readonly current: R | undefined;
-  /** Subscribes, reads the version, builds once. Rejects if that first build fails: nothing to fall back to. */
+  /**
+   * Subscribes, reads the version, builds once. Rejects if that first build fails (nothing to fall back to:
+   * `E_REBUILD` / `E_TIMEOUT`), if the store cannot be read or a channel cannot subscribe (`E_CONNECTION`), and
+   * with `E_STOPPED` whenever `stop()` was called before it finished (G12). Runs once per reloader.
+   */
   start(): Promise<void>;
-  /** Clears every timer and subscription; an in-flight build is aborted. Idempotent. */
+  /**
+   * May be called at any moment: aborts a build in flight (its `signal` fires) and a `start()` in progress,
+   * closes every subscription and timer, and resolves once nothing of this reloader is left (G12). Idempotent.
+   */
   stop(): Promise<void>;
   /**
    * Bumps the scope inside `tx`. After the outermost commit the notifier publishes and this process
-   * rebuilds, so when the caller's transaction resolves this process serves the new version.
+   * rebuilds, so when the caller's transaction resolves this process serves the new version (or its build
+   * failed and the last good routes stay). With a handle in no transaction (an `EntityManager` outside
+   * `transactional()`, `undefined` with `memoryStore()`) the bump commits at once and `markChanged` itself
+   * resolves only once this process serves it.
    */
   markChanged(tx: Tx): Promise<Version>;
   /** Reads the store now (shared with concurrent callers) and waits for a rebuild if it is newer. Never rejects. */
