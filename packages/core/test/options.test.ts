@@ -74,6 +74,15 @@ describe('createReloader options (G11)', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('validates minRebuildIntervalMs and minHintIntervalMs (0 allowed: no spacing, no throttle)', () => {
+    for (const key of ['minRebuildIntervalMs', 'minHintIntervalMs'] as const) {
+      const error = errorOf(() => createReloader({ ...base(), [key]: -1 }));
+      expect(error.code).toBe('E_OPTION');
+      expect(error.message).toMatch(new RegExp(`${key} must be a non-negative number of milliseconds`));
+      expect(() => createReloader({ ...base(), [key]: 0 })).not.toThrow();
+    }
+  });
+
   it('accepts a 191-character scope and the allowed punctuation', () => {
     expect(() => createReloader({ ...base(), scope: 'a'.repeat(191) })).not.toThrow();
     expect(() => createReloader({ ...base(), scope: 'site:example.com_1-a' })).not.toThrow();
