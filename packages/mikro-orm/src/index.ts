@@ -4,7 +4,7 @@ export {
   type RegisterAfterCommitOptions,
   registerAfterCommit,
 } from './after-commit.js';
-export { isConnectionError, isMissingTableError } from './sql-errors.js';
+export { isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 export {
   type SqlExecutor,
   type SqlFamily,

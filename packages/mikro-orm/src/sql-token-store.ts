@@ -5,12 +5,14 @@ import {
   ApphookOptionError,
   assertScope,
   type Logger,
+  type StoreSnapshot,
   type TokenStore,
   type Version,
 } from '@apphook/core';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { type EntityManager, IsolationLevel, type MikroORM, type TransactionOptions } from '@mikro-orm/core';
 import { afterCommit, registerAfterCommit } from './after-commit.js';
-import { describeError, isConnectionError, isMissingTableError } from './sql-errors.js';
+import { runInSnapshot } from './read-snapshot.js';
+import { describeError, isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 import { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
 
 export interface SqlTokenStoreOptions {
@@ -116,6 +118,49 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     }
   }
 
+  /**
+   * Exact builds (G4): runs `fn` with the scope's version and a forked EntityManager that both read one
+   * read-only snapshot, then rolls the snapshot back (also when `fn` throws or `signal` aborts). Errors of
+   * `fn` pass through unchanged; failures to open the snapshot or read the version are translated like
+   * `read()`'s.
+   */
+  async readSnapshot<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<EntityManager>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    assertScope(scope, this.name);
+    if (typeof fn !== 'function') {
+      throw new ApphookOptionError(
+        `[${this.name}] readSnapshot(scope, fn): fn must be a function that reads the rows with snapshot.em`,
+      );
+    }
+    const doing = `opening a read snapshot for scope '${scope}'`;
+    let em: EntityManager;
+    try {
+      em = await this.snapshotEntityManager();
+    } catch (error) {
+      throw this.translate(error, doing);
+    }
+    return runInSnapshot({
+      em,
+      begin: this.snapshotBegin(),
+      readVersion: async (snapshotEm) =>
+        this.toVersion(
+          this.firstVersion(
+            await (snapshotEm as unknown as SqlExecutor).execute(
+              `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
+              [scope],
+            ),
+          ),
+          scope,
+        ),
+      storeError: (error) => this.translate(error, doing),
+      fn,
+      signal,
+    });
+  }
+
   afterCommit(em: EntityManager, hook: AfterCommitHook, options?: AfterCommitOptions): void {
     afterCommit(em, hook, options);
   }
@@ -147,6 +192,19 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
         scope,
       ]);
     return this.firstVersion(rows);
+  }
+
+  /** How a read snapshot begins: REPEATABLE READ, read only (PostgreSQL and MySQL/MariaDB). */
+  protected snapshotBegin(): TransactionOptions {
+    return { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true };
+  }
+
+  /**
+   * The EntityManager a snapshot runs on: a fork of the ORM's own, with an empty identity map, outside any
+   * request context, with transactions on whatever the ORM's config says (a snapshot needs one).
+   */
+  protected async snapshotEntityManager(): Promise<EntityManager> {
+    return this.orm.em.fork({ clear: true, disableContextResolution: true, disableTransactions: false });
   }
 
   /** Increments `scope` in the transaction `em` is in (or alone when it is in none) and returns the new version. */
@@ -191,8 +249,10 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     return version;
   }
 
-  private translate(error: unknown, doing: string): ApphookError {
+  protected translate(error: unknown, doing: string): unknown {
     if (error instanceof ApphookError) return error;
+    // Thrown as MikroORM threw it, class and driver code intact, so the caller's retry wrapper fires (G11).
+    if (isRetryableError(error)) return error;
     if (isMissingTableError(error)) {
       const entity =
         this.tableName === DEFAULT_TABLE_NAME

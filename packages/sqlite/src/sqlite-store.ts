@@ -1,6 +1,7 @@
 import { ApphookOptionError } from '@apphook/core';
 import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
-import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, MikroORM, TransactionOptions } from '@mikro-orm/core';
+import { SnapshotOrm } from './snapshot-orm.js';
 
 export interface SqliteStoreOptions extends SqlTokenStoreOptions {
   /**
@@ -73,6 +74,7 @@ export class SqliteStore extends SqlTokenStore {
   private readonly cache = new Map<string, unknown>();
   private readonly counters: SqliteStoreStats = { queries: 0, skipped: 0 };
   private closed = false;
+  private readonly snapshots: SnapshotOrm;
 
   constructor(orm: MikroORM, options: SqliteStoreOptions = {}) {
     super(FAMILY, orm, options);
@@ -87,6 +89,7 @@ export class SqliteStore extends SqlTokenStore {
     }
     this.wal = options.wal ?? true;
     this.busyTimeoutMs = busy;
+    this.snapshots = new SnapshotOrm(orm);
   }
 
   /** How many reads queried the table and how many `PRAGMA data_version` let skip. */
@@ -101,11 +104,33 @@ export class SqliteStore extends SqlTokenStore {
 
   override async close(): Promise<void> {
     this.closed = true;
+    await this.snapshots.close();
     const reader = this.reader;
     this.reader = undefined;
     this.readStatement = undefined;
     this.cache.clear();
     if (reader?.open) reader.close();
+  }
+
+  /** A deferred BEGIN: the version read that follows pins the WAL snapshot every later read sees (G4). */
+  protected override snapshotBegin(): TransactionOptions {
+    return {};
+  }
+
+  /**
+   * For a database file, a fork of the store's own read ORM (one more connection to the file, opened on the
+   * first snapshot): a read transaction on the ORM's single connection would queue behind, or deadlock under,
+   * a caller's open write transaction. `:memory:` has only the ORM's connection, so snapshots take turns with
+   * its transactions there.
+   */
+  protected override async snapshotEntityManager(): Promise<EntityManager> {
+    await this.prepare();
+    if (!this.reader) return super.snapshotEntityManager();
+    return (await this.snapshots.get()).em.fork({
+      clear: true,
+      disableContextResolution: true,
+      disableTransactions: false,
+    });
   }
 
   protected override async readRaw(scope: string): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { ApphookError, type TokenStore } from '@apphook/core';
+import { ApphookError, type StoreSnapshot, type TokenStore } from '@apphook/core';
 import type { EntityManager, EntitySchema, MikroORM } from '@mikro-orm/core';
 import type { services } from './services.js';
 
@@ -7,6 +7,12 @@ export interface SuiteStore extends TokenStore<EntityManager> {
   readonly tableName: string;
   ensureSchema(): Promise<void>;
   close(): Promise<void>;
+  /** Every SQL store has it (G4 exact builds). */
+  readSnapshot<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<EntityManager>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
 }
 
 export interface StoreSuiteOptions {

@@ -12,6 +12,7 @@ import { storeSuiteBasics } from './store-suite-basics.js';
 import type { StoreSuiteOptions, SuiteContext, SuiteNote, SuitePage } from './store-suite-context.js';
 import { storeSuiteHooks } from './store-suite-hooks.js';
 import { storeSuiteReloader } from './store-suite-reloader.js';
+import { storeSuiteSnapshot } from './store-suite-snapshot.js';
 
 export type { StoreSuiteOptions, SuiteContext, SuiteStore } from './store-suite-context.js';
 
@@ -74,5 +75,6 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     storeSuiteBasics(context);
     storeSuiteHooks(context);
     storeSuiteReloader(context);
+    storeSuiteSnapshot(context);
   });
 }
