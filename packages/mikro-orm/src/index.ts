@@ -1,9 +1,11 @@
 export {
   AfterCommitSubscriber,
   afterCommit,
+  beforeCommit,
   type RegisterAfterCommitOptions,
   registerAfterCommit,
 } from './after-commit.js';
+export type { BeforeCommitHook } from './commit-queues.js';
 export { isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 export {
   type SqlExecutor,
