@@ -20,6 +20,7 @@ export {
   type ApphookTokenRow,
   defineApphookToken,
 } from './token-entity.js';
+export { isTokenEntityRegistered } from './token-registration.js';
 export {
   type MarkChangedTarget,
   type Unwatch,

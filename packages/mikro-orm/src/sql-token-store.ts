@@ -14,6 +14,7 @@ import { afterCommit, registerAfterCommit } from './after-commit.js';
 import { runInSnapshot } from './read-snapshot.js';
 import { describeError, isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 import { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
+import { tokenEntityName, warnIfTokenEntityMissing } from './token-registration.js';
 
 export interface SqlTokenStoreOptions {
   /**
@@ -66,6 +67,11 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   /** The token table this store reads and bumps. */
   readonly tableName: string;
   protected readonly orm: MikroORM;
+  /**
+   * Set when no entity of the ORM maps to the token table (also logged as a warning at creation): schema
+   * updates and migrations would drop the table.
+   */
+  readonly entityWarning: ApphookError | undefined;
   /** The table name quoted for this platform, qualified with the ORM's schema when one is configured. */
   protected readonly table: string;
 
@@ -97,6 +103,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
       : platform.quoteIdentifier(tableName);
     // Before any transaction the user starts with this ORM: transactional() copies subscribers at its start.
     registerAfterCommit(orm, { logger: options?.logger });
+    this.entityWarning = warnIfTokenEntityMissing(orm, tableName, family.name, options?.logger);
   }
 
   async read(scope: string): Promise<Version> {
@@ -254,10 +261,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     // Thrown as MikroORM threw it, class and driver code intact, so the caller's retry wrapper fires (G11).
     if (isRetryableError(error)) return error;
     if (isMissingTableError(error)) {
-      const entity =
-        this.tableName === DEFAULT_TABLE_NAME
-          ? 'ApphookToken'
-          : `defineApphookToken({ tableName: '${this.tableName}' })`;
+      const entity = tokenEntityName(this.tableName);
       return new ApphookError(
         'E_SCHEMA',
         `[${this.name}] token table "${this.tableName}" is missing: add ${entity} to your entities and run migrations (or orm.schema.update()), or call store.ensureSchema()`,

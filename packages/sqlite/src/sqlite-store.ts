@@ -1,4 +1,5 @@
-import { ApphookOptionError } from '@apphook/core';
+import { dirname, resolve } from 'node:path';
+import { ApphookError, ApphookOptionError } from '@apphook/core';
 import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
 import type { EntityManager, MikroORM, TransactionOptions } from '@mikro-orm/core';
 import { SnapshotOrm } from './snapshot-orm.js';
@@ -98,8 +99,27 @@ export class SqliteStore extends SqlTokenStore {
   }
 
   override async ensureSchema(): Promise<void> {
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (error) {
+      throw this.translate(error, `creating the token table "${this.tableName}"`);
+    }
     await super.ensureSchema();
+  }
+
+  /** better-sqlite3 creates a missing file, never its folder, and its message names neither (G11). */
+  protected override translate(error: unknown, doing: string): unknown {
+    const message = error instanceof Error ? error.message : '';
+    const dbName = this.orm.config.get('dbName');
+    if (/directory does not exist/i.test(message) && typeof dbName === 'string') {
+      const file = resolve(dbName);
+      return new ApphookError(
+        'E_CONNECTION',
+        `[${FAMILY.name}] ${doing} failed: cannot open the database file "${file}": its folder "${dirname(file)}" does not exist; create it (mkdir -p) before the first query, or fix dbName in your MikroORM config`,
+        { cause: error },
+      );
+    }
+    return super.translate(error, doing);
   }
 
   override async close(): Promise<void> {

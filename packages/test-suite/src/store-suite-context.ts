@@ -1,4 +1,4 @@
-import { ApphookError, type StoreSnapshot, type TokenStore } from '@apphook/core';
+import { ApphookError, type Logger, type StoreSnapshot, type TokenStore } from '@apphook/core';
 import type { EntityManager, EntitySchema, MikroORM } from '@mikro-orm/core';
 import type { services } from './services.js';
 
@@ -25,7 +25,7 @@ export interface StoreSuiteOptions {
   /** A new MikroORM instance (its own connections) on the test database with exactly these entities. */
   createOrm(entities: EntitySchema[]): Promise<MikroORM>;
   /** The store under test. */
-  createStore(orm: MikroORM, options: { tableName: string }): SuiteStore;
+  createStore(orm: MikroORM, options: { tableName: string; logger?: Logger }): SuiteStore;
   /**
    * Concurrent writers in the lost-update test, each running 50 transactions; the ORM's pool must have that
    * many connections.

@@ -11,6 +11,7 @@ import { requireService } from './services.js';
 import { storeSuiteBasics } from './store-suite-basics.js';
 import type { StoreSuiteOptions, SuiteContext, SuiteNote, SuitePage } from './store-suite-context.js';
 import { storeSuiteHooks } from './store-suite-hooks.js';
+import { storeSuiteMistakes } from './store-suite-mistakes.js';
 import { storeSuiteReloader } from './store-suite-reloader.js';
 import { storeSuiteSnapshot } from './store-suite-snapshot.js';
 
@@ -76,5 +77,6 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     storeSuiteHooks(context);
     storeSuiteReloader(context);
     storeSuiteSnapshot(context);
+    storeSuiteMistakes(context);
   });
 }
