@@ -76,6 +76,27 @@ export class AfterCommitSubscriber implements EventSubscriber {
     return frame.queue.addBefore(hook, options);
   }
 
+  /** Records `key` on the transaction `em` is in; `false` when it is in none this subscriber knows. */
+  mark(em: EntityManager, key: string): boolean {
+    const frame = this.frameOf(em);
+    if (!frame) return false;
+    unwindTo(frame.queue, frame.level);
+    frame.queue.mark(key);
+    return true;
+  }
+
+  isMarked(em: EntityManager, key: string): boolean {
+    const frame = this.frameOf(em);
+    if (!frame) return false;
+    unwindTo(frame.queue, frame.level);
+    return frame.queue.isMarked(key);
+  }
+
+  private frameOf(em: EntityManager): Frame | undefined {
+    const transaction = em.getTransactionContext<Transaction>();
+    return transaction && this.frames.get(transaction);
+  }
+
   async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
     const transaction = args.transaction;
     const frame = transaction && this.frames.get(transaction);
@@ -185,6 +206,19 @@ export function beforeCommit(
   options?: AfterCommitOptions,
 ): boolean {
   return findSubscriber(em)?.enqueueBefore(em, hook, options) ?? false;
+}
+
+/**
+ * Records `key` on the root transaction `em` is in, with savepoint rules (a rolled-back savepoint forgets
+ * its marks); `false` when `em` is in no transaction known to apphook's subscriber.
+ */
+export function markTransaction(em: EntityManager, key: string): boolean {
+  return findSubscriber(em)?.mark(em, key) ?? false;
+}
+
+/** Whether `markTransaction(em, key)` was called in the root transaction `em` is in and still stands. */
+export function isTransactionMarked(em: EntityManager, key: string): boolean {
+  return findSubscriber(em)?.isMarked(em, key) ?? false;
 }
 
 function isSubscriber(value: unknown): value is AfterCommitSubscriber {

@@ -10,7 +10,8 @@ import {
   type Version,
 } from '@apphook/core';
 import { type EntityManager, IsolationLevel, type MikroORM, type TransactionOptions } from '@mikro-orm/core';
-import { afterCommit, registerAfterCommit } from './after-commit.js';
+import { afterCommit, isTransactionMarked, markTransaction, registerAfterCommit } from './after-commit.js';
+import { bumpedMark, watchedMark } from './commit-queues.js';
 import { runInSnapshot } from './read-snapshot.js';
 import { describeError, isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 import { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
@@ -118,11 +119,19 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   async bump(em: EntityManager, scope: string): Promise<Version> {
     assertScope(scope, this.name);
     const executor = this.executor(em);
+    let version: Version;
     try {
-      return this.toVersion(await this.bumpRaw(executor, scope), scope);
+      // watchEntities bumped this scope in this transaction already: a markChanged for the same edit adds
+      // nothing and returns that version (one bump per scope and transaction).
+      const watched = executor.isInTransaction() && isTransactionMarked(em, watchedMark(scope));
+      const raw = watched ? await this.readIn(executor, scope) : await this.bumpRaw(executor, scope);
+      version = this.toVersion(raw, scope);
     } catch (error) {
       throw this.translate(error, `bumping scope '${scope}'`);
     }
+    // watchEntities skips a scope this transaction already bumped: one bump per scope and transaction.
+    if (executor.isInTransaction()) markTransaction(em, bumpedMark(scope));
+    return version;
   }
 
   /**
@@ -199,6 +208,16 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
         scope,
       ]);
     return this.firstVersion(rows);
+  }
+
+  /** The version as the transaction of `em` sees it, its own bumps included. */
+  private async readIn(em: SqlExecutor, scope: string): Promise<unknown> {
+    return this.firstVersion(
+      await em.execute(
+        `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
+        [scope],
+      ),
+    );
   }
 
   /** How a read snapshot begins: REPEATABLE READ, read only (PostgreSQL and MySQL/MariaDB). */

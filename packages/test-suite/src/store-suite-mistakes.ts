@@ -1,4 +1,6 @@
 import type { ApphookError, Logger } from '@apphook/core';
+import { watchEntities } from '@apphook/mikro-orm';
+import type { EntityManager } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from './store-suite-context.js';
 
@@ -41,6 +43,59 @@ export function storeSuiteMistakes(c: SuiteContext): void {
       expect(warnings).toEqual([]);
       expect((store as unknown as { entityWarning?: ApphookError }).entityWarning).toBeUndefined();
       await store.close();
+    });
+
+    describe('watchEntities and markChanged in one transaction: one bump per scope and transaction', () => {
+      const watched = async (scope: string, fn: (em: EntityManager) => Promise<unknown>) => {
+        const unwatch = watchEntities(c.orm, { entities: [c.Page], store: c.store, scope });
+        try {
+          return await c.tx(fn);
+        } finally {
+          unwatch();
+        }
+      };
+      const page = (em: EntityManager, scope: string, n: number) => {
+        em.create(c.Page, { path: `/once/${scope}/${n}` });
+        return em.flush();
+      };
+
+      it('does not bump again on a watched flush after markChanged', async () => {
+        const scope = c.scope('mark-then-flush');
+        const versions = await watched(scope, async (em) => {
+          const v = await c.store.bump(em, scope);
+          await page(em, scope, 1);
+          await page(em, scope, 2);
+          return v;
+        });
+        expect(versions).toBe(1);
+        expect(await c.store.read(scope)).toBe(1);
+      });
+
+      it("adds nothing with markChanged after a watched flush, returning the flush's version", async () => {
+        const scope = c.scope('flush-then-mark');
+        await c.tx((em) => c.store.bump(em, scope));
+        const versions = await watched(scope, async (em) => {
+          await page(em, scope, 1);
+          return [await c.store.bump(em, scope), await c.store.bump(em, scope)];
+        });
+        expect(versions).toEqual([2, 2]);
+        expect(await c.store.read(scope)).toBe(2);
+      });
+
+      it('bumps again when the savepoint of the earlier bump rolled back', async () => {
+        const scope = c.scope('savepoint-once');
+        await watched(scope, async (em) => {
+          await em
+            .transactional(async (inner) => {
+              await page(inner, scope, 1);
+              throw new Error('savepoint rollback');
+            })
+            .catch(() => {});
+          await page(em, scope, 2);
+          expect(await c.store.bump(em, scope)).toBe(1);
+        });
+        expect(await c.store.read(scope)).toBe(1);
+      });
     });
   });
 }
