@@ -45,6 +45,11 @@ export class SnapshotOrm {
       subscribers: [],
     } as Options;
     const orm = await Orm.init(options);
+    // Read only, as PostgreSQL's and MySQL's snapshots are: a write through a build's EntityManager fails.
+    const native = (await orm.em.getConnection().getNativeClient()) as {
+      pragma?: (source: string) => unknown;
+    };
+    native.pragma?.('query_only = ON');
     if (this.closed) {
       await orm.close(true);
       throw new ApphookError('E_STATE', '[apphook/sqlite] the store was closed while a snapshot opened');

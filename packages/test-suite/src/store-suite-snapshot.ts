@@ -142,6 +142,18 @@ export function storeSuiteSnapshot(c: SuiteContext): void {
       expect(ran).toBe(false);
     });
 
+    it("refuses writes through the snapshot's EntityManager: it is read only", async () => {
+      const scope = c.scope('read-only');
+      const path = `/${scope}/written`;
+      await expect(
+        readSnapshot(scope, async ({ em }) => {
+          em.create(c.Page, { path });
+          await em.flush();
+        }),
+      ).rejects.toThrow();
+      expect(await c.orm.em.fork().count(c.Page, { path })).toBe(0);
+    });
+
     it('reads 0 and no rows for a scope that was never bumped', async () => {
       const scope = c.scope('never');
       const seen = await readSnapshot(scope, async (snap) => ({
