@@ -43,6 +43,43 @@ export function storeSuiteSnapshot(c: SuiteContext): void {
       expect({ version, pages }).toEqual({ version: 1, pages: 2 });
     });
 
+    it('labels every snapshot with exactly its rows while a writer commits continuously, where the naive way does not', async () => {
+      const scope = c.scope('load');
+      let writing = true;
+      let committed = 0;
+      // Each commit adds one page and one bump: a consistent view has as many pages as its version says.
+      const writer = (async () => {
+        while (writing) {
+          committed = await commitPage(scope, committed + 1);
+          // SQLite's driver settles in microtasks only: yield, or the readers' timers never fire.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 15));
+      const exact: Array<[number, number]> = [];
+      const naive: Array<[number, number]> = [];
+      try {
+        for (let i = 0; i < 15; i++) {
+          exact.push(
+            await readSnapshot(scope, async ({ version, em }) => {
+              await pause(); // a build that takes a moment before its query
+              return [version, await pagesOf(em, scope)] as [number, number];
+            }),
+          );
+          const version = await c.store.read(scope);
+          await pause();
+          naive.push([version, await pagesOf(c.orm.em.fork(), scope)]);
+        }
+      } finally {
+        writing = false;
+        await writer;
+      }
+      expect(committed).toBeGreaterThan(5);
+      expect(exact.filter(([version, pages]) => version !== pages)).toEqual([]);
+      // Negative control, same load and pause: the version read alone lags behind the rows read later.
+      expect(naive.filter(([version, pages]) => version !== pages).length).toBeGreaterThan(0);
+    });
+
     it("never sees an uncommitted bump, and runs while a caller's write transaction stays open", async () => {
       const scope = c.scope('uncommitted');
       await commitPage(scope, 1);
