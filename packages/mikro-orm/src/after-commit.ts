@@ -1,7 +1,6 @@
 import {
   type AfterCommitHook,
   type AfterCommitOptions,
-  AfterCommitQueue,
   ApphookError,
   createLogger,
   type Logger,
@@ -9,6 +8,7 @@ import {
   toApphookError,
 } from '@apphook/core';
 import type { EntityManager, EventSubscriber, MikroORM, TransactionEventArgs } from '@mikro-orm/core';
+import { type BeforeCommitHook, CommitQueues } from './commit-queues.js';
 
 // A symbol from the global registry, so a second copy of this package still recognises the subscriber.
 const BRAND = Symbol.for('@apphook/mikro-orm:after-commit');
@@ -21,12 +21,12 @@ function isSavepoint(transaction: Transaction): boolean {
 
 /** The queue of a root transaction and the level (1 = root) a transaction or savepoint opened in it. */
 interface Frame {
-  queue: AfterCommitQueue;
+  queue: CommitQueues;
   level: number;
 }
 
 /** Closes the levels above `level`: savepoints released without an event hand their hooks down. */
-function unwindTo(queue: AfterCommitQueue, level: number): void {
+function unwindTo(queue: CommitQueues, level: number): void {
   while (queue.depth > level) queue.release();
 }
 
@@ -63,6 +63,49 @@ export class AfterCommitSubscriber implements EventSubscriber {
     return true;
   }
 
+  /**
+   * Queues `hook` to run inside the root transaction `em` is in, just before it commits, once per `key`;
+   * `false` when that is not possible (no transaction, one this subscriber does not know, or the root is
+   * already committing): then the caller does the work at once.
+   */
+  enqueueBefore(em: EntityManager, hook: BeforeCommitHook, options?: AfterCommitOptions): boolean {
+    const transaction = em.getTransactionContext<Transaction>();
+    const frame = transaction && this.frames.get(transaction);
+    if (!frame) return false;
+    unwindTo(frame.queue, frame.level);
+    return frame.queue.addBefore(hook, options);
+  }
+
+  /** Records `key` on the transaction `em` is in; `false` when it is in none this subscriber knows. */
+  mark(em: EntityManager, key: string): boolean {
+    const frame = this.frameOf(em);
+    if (!frame) return false;
+    unwindTo(frame.queue, frame.level);
+    frame.queue.mark(key);
+    return true;
+  }
+
+  isMarked(em: EntityManager, key: string): boolean {
+    const frame = this.frameOf(em);
+    if (!frame) return false;
+    unwindTo(frame.queue, frame.level);
+    return frame.queue.isMarked(key);
+  }
+
+  private frameOf(em: EntityManager): Frame | undefined {
+    const transaction = em.getTransactionContext<Transaction>();
+    return transaction && this.frames.get(transaction);
+  }
+
+  async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
+    const transaction = args.transaction;
+    const frame = transaction && this.frames.get(transaction);
+    if (!transaction || !frame || frame.level > 1) return;
+    unwindTo(frame.queue, 1);
+    // Errors propagate: the commit fails and rolls back rather than commit without its before-commit work.
+    for (const hook of frame.queue.drainBefore()) await hook(args.em);
+  }
+
   report(error: unknown): void {
     const wrapped = toApphookError(
       error,
@@ -82,7 +125,7 @@ export class AfterCommitSubscriber implements EventSubscriber {
     const transaction = args.transaction;
     if (!transaction) return;
     if (!isSavepoint(transaction)) {
-      const queue = new AfterCommitQueue();
+      const queue = new CommitQueues();
       queue.begin();
       this.frames.set(transaction, { queue, level: 1 });
       return;
@@ -150,6 +193,32 @@ function unknownTransaction(): ApphookError {
     'E_STATE',
     "[apphook/mikro-orm] afterCommit: this transaction began before apphook's transaction subscriber was registered on its EntityManager; create the store (or call registerAfterCommit(orm)) before any transaction starts, and do not fork with freshEventManager",
   );
+}
+
+/**
+ * Runs `hook(em)` inside the root transaction `em` is in, just before it commits, once per `options.key` (the
+ * last registration that survives its savepoints). Returns `false`, queuing nothing, when `em` is in no
+ * transaction known to apphook's subscriber or the root is already committing: do the work at once then.
+ */
+export function beforeCommit(
+  em: EntityManager,
+  hook: BeforeCommitHook,
+  options?: AfterCommitOptions,
+): boolean {
+  return findSubscriber(em)?.enqueueBefore(em, hook, options) ?? false;
+}
+
+/**
+ * Records `key` on the root transaction `em` is in, with savepoint rules (a rolled-back savepoint forgets
+ * its marks); `false` when `em` is in no transaction known to apphook's subscriber.
+ */
+export function markTransaction(em: EntityManager, key: string): boolean {
+  return findSubscriber(em)?.mark(em, key) ?? false;
+}
+
+/** Whether `markTransaction(em, key)` was called in the root transaction `em` is in and still stands. */
+export function isTransactionMarked(em: EntityManager, key: string): boolean {
+  return findSubscriber(em)?.isMarked(em, key) ?? false;
 }
 
 function isSubscriber(value: unknown): value is AfterCommitSubscriber {

@@ -1,10 +1,12 @@
 export {
   AfterCommitSubscriber,
   afterCommit,
+  beforeCommit,
   type RegisterAfterCommitOptions,
   registerAfterCommit,
 } from './after-commit.js';
-export { isConnectionError, isMissingTableError } from './sql-errors.js';
+export type { BeforeCommitHook } from './commit-queues.js';
+export { isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 export {
   type SqlExecutor,
   type SqlFamily,
@@ -18,6 +20,7 @@ export {
   type ApphookTokenRow,
   defineApphookToken,
 } from './token-entity.js';
+export { isTokenEntityRegistered } from './token-registration.js';
 export {
   type MarkChangedTarget,
   type Unwatch,

@@ -1,4 +1,9 @@
-import { ConnectionException, TableNotFoundException } from '@mikro-orm/core';
+import {
+  ConnectionException,
+  DeadlockException,
+  LockWaitTimeoutException,
+  TableNotFoundException,
+} from '@mikro-orm/core';
 
 interface DriverErrorFields {
   code?: unknown;
@@ -46,6 +51,33 @@ export function isConnectionError(error: unknown): boolean {
   for (const e of chain(error)) {
     if (e instanceof ConnectionException) return true;
     if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
+  }
+  return false;
+}
+
+// Errors a caller's retry wrapper expects to see as they are (G11): serialization failure and deadlock
+// (Postgres 40001, 40P01), lock timeout (Postgres 55P03, MySQL/MariaDB 1205), deadlock (MySQL/MariaDB 1213),
+// and SQLite's busy database.
+const RETRYABLE_CODES = new Set([
+  '40001',
+  '40P01',
+  '55P03',
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'SQLITE_BUSY',
+]);
+const RETRYABLE_ERRNOS = new Set([1205, 1213]);
+
+/**
+ * A database error the caller may retry: the transaction lost a race (serialization failure, deadlock) or
+ * waited too long for a lock. Matches MikroORM's `DeadlockException` and `LockWaitTimeoutException` and the raw
+ * driver codes under them.
+ */
+export function isRetryableError(error: unknown): boolean {
+  for (const e of chain(error)) {
+    if (e instanceof DeadlockException || e instanceof LockWaitTimeoutException) return true;
+    if (typeof e.code === 'string' && RETRYABLE_CODES.has(e.code)) return true;
+    if (typeof e.errno === 'number' && RETRYABLE_ERRNOS.has(e.errno)) return true;
   }
   return false;
 }

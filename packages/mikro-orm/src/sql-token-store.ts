@@ -5,13 +5,17 @@ import {
   ApphookOptionError,
   assertScope,
   type Logger,
+  type StoreSnapshot,
   type TokenStore,
   type Version,
 } from '@apphook/core';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
-import { afterCommit, registerAfterCommit } from './after-commit.js';
-import { describeError, isConnectionError, isMissingTableError } from './sql-errors.js';
+import { type EntityManager, IsolationLevel, type MikroORM, type TransactionOptions } from '@mikro-orm/core';
+import { afterCommit, isTransactionMarked, markTransaction, registerAfterCommit } from './after-commit.js';
+import { bumpedMark, watchedMark } from './commit-queues.js';
+import { runInSnapshot } from './read-snapshot.js';
+import { describeError, isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 import { assertTableName, DEFAULT_TABLE_NAME } from './table-name.js';
+import { tokenEntityName, warnIfTokenEntityMissing } from './token-registration.js';
 
 export interface SqlTokenStoreOptions {
   /**
@@ -64,6 +68,11 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   /** The token table this store reads and bumps. */
   readonly tableName: string;
   protected readonly orm: MikroORM;
+  /**
+   * Set when no entity of the ORM maps to the token table (also logged as a warning at creation): schema
+   * updates and migrations would drop the table.
+   */
+  readonly entityWarning: ApphookError | undefined;
   /** The table name quoted for this platform, qualified with the ORM's schema when one is configured. */
   protected readonly table: string;
 
@@ -95,6 +104,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
       : platform.quoteIdentifier(tableName);
     // Before any transaction the user starts with this ORM: transactional() copies subscribers at its start.
     registerAfterCommit(orm, { logger: options?.logger });
+    this.entityWarning = warnIfTokenEntityMissing(orm, tableName, family.name, options?.logger);
   }
 
   async read(scope: string): Promise<Version> {
@@ -109,11 +119,62 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   async bump(em: EntityManager, scope: string): Promise<Version> {
     assertScope(scope, this.name);
     const executor = this.executor(em);
+    let version: Version;
     try {
-      return this.toVersion(await this.bumpRaw(executor, scope), scope);
+      // watchEntities bumped this scope in this transaction already: a markChanged for the same edit adds
+      // nothing and returns that version (one bump per scope and transaction).
+      const watched = executor.isInTransaction() && isTransactionMarked(em, watchedMark(scope));
+      const raw = watched ? await this.readIn(executor, scope) : await this.bumpRaw(executor, scope);
+      version = this.toVersion(raw, scope);
     } catch (error) {
       throw this.translate(error, `bumping scope '${scope}'`);
     }
+    // watchEntities skips a scope this transaction already bumped: one bump per scope and transaction.
+    if (executor.isInTransaction()) markTransaction(em, bumpedMark(scope));
+    return version;
+  }
+
+  /**
+   * Exact builds (G4): runs `fn` with the scope's version and a forked EntityManager that both read one
+   * read-only snapshot, then rolls the snapshot back (also when `fn` throws or `signal` aborts). Errors of
+   * `fn` pass through unchanged; failures to open the snapshot or read the version are translated like
+   * `read()`'s.
+   */
+  async readSnapshot<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<EntityManager>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    assertScope(scope, this.name);
+    if (typeof fn !== 'function') {
+      throw new ApphookOptionError(
+        `[${this.name}] readSnapshot(scope, fn): fn must be a function that reads the rows with snapshot.em`,
+      );
+    }
+    const doing = `opening a read snapshot for scope '${scope}'`;
+    let em: EntityManager;
+    try {
+      em = await this.snapshotEntityManager();
+    } catch (error) {
+      throw this.translate(error, doing);
+    }
+    return runInSnapshot({
+      em,
+      begin: this.snapshotBegin(),
+      readVersion: async (snapshotEm) =>
+        this.toVersion(
+          this.firstVersion(
+            await (snapshotEm as unknown as SqlExecutor).execute(
+              `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
+              [scope],
+            ),
+          ),
+          scope,
+        ),
+      storeError: (error) => this.translate(error, doing),
+      fn,
+      signal,
+    });
   }
 
   afterCommit(em: EntityManager, hook: AfterCommitHook, options?: AfterCommitOptions): void {
@@ -147,6 +208,29 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
         scope,
       ]);
     return this.firstVersion(rows);
+  }
+
+  /** The version as the transaction of `em` sees it, its own bumps included. */
+  private async readIn(em: SqlExecutor, scope: string): Promise<unknown> {
+    return this.firstVersion(
+      await em.execute(
+        `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
+        [scope],
+      ),
+    );
+  }
+
+  /** How a read snapshot begins: REPEATABLE READ, read only (PostgreSQL and MySQL/MariaDB). */
+  protected snapshotBegin(): TransactionOptions {
+    return { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true };
+  }
+
+  /**
+   * The EntityManager a snapshot runs on: a fork of the ORM's own, with an empty identity map, outside any
+   * request context, with transactions on whatever the ORM's config says (a snapshot needs one).
+   */
+  protected async snapshotEntityManager(): Promise<EntityManager> {
+    return this.orm.em.fork({ clear: true, disableContextResolution: true, disableTransactions: false });
   }
 
   /** Increments `scope` in the transaction `em` is in (or alone when it is in none) and returns the new version. */
@@ -191,13 +275,12 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     return version;
   }
 
-  private translate(error: unknown, doing: string): ApphookError {
+  protected translate(error: unknown, doing: string): unknown {
     if (error instanceof ApphookError) return error;
+    // Thrown as MikroORM threw it, class and driver code intact, so the caller's retry wrapper fires (G11).
+    if (isRetryableError(error)) return error;
     if (isMissingTableError(error)) {
-      const entity =
-        this.tableName === DEFAULT_TABLE_NAME
-          ? 'ApphookToken'
-          : `defineApphookToken({ tableName: '${this.tableName}' })`;
+      const entity = tokenEntityName(this.tableName);
       return new ApphookError(
         'E_SCHEMA',
         `[${this.name}] token table "${this.tableName}" is missing: add ${entity} to your entities and run migrations (or orm.schema.update()), or call store.ensureSchema()`,

@@ -10,7 +10,8 @@ import {
   type UnitOfWork,
   wrap,
 } from '@mikro-orm/core';
-import { registerAfterCommit } from './after-commit.js';
+import { isTransactionMarked, markTransaction, registerAfterCommit } from './after-commit.js';
+import { bumpedMark, watchedMark } from './commit-queues.js';
 
 /** The part of a reloader `watchEntities` uses: `createReloader(...)` returns one. */
 export interface MarkChangedTarget {
@@ -53,15 +54,19 @@ class EntityWatcher implements EventSubscriber {
 
   constructor(
     private readonly watched: ReadonlySet<EntityMetadata>,
+    private readonly scope: string,
     private readonly mark: (em: EntityManager) => Promise<unknown>,
   ) {}
 
   async onFlush(args: FlushEventArgs): Promise<void> {
     this.pending.delete(args.em);
     if (!this.active || !this.touches(args.uow)) return;
-    // Inside the caller's transaction: bump now, in it (G1).
+    // Inside the caller's transaction: bump now, in it (G1), unless this transaction already bumped the scope
+    // (an earlier flush, or markChanged): one bump per scope and transaction.
     if (args.em.isInTransaction()) {
+      if (isTransactionMarked(args.em, bumpedMark(this.scope))) return;
       await this.mark(args.em);
+      markTransaction(args.em, watchedMark(this.scope));
       return;
     }
     // Otherwise the flush opens its own transaction after this event: bump just before it commits.
@@ -107,6 +112,10 @@ class EntityWatcher implements EventSubscriber {
  * `em.transactional()` and `em.begin()/commit()`. Queries that bypass the unit of work (`nativeUpdate`,
  * `nativeDelete`, `em.execute`, query builders) are not seen: call `markChanged` for those.
  *
+ * One bump per scope and transaction: a flush inside a transaction that already bumped the scope (an earlier
+ * flush, or `markChanged`) does not bump again, and a `markChanged` after a watched flush in the same
+ * transaction returns that flush's version without another increment (SQL stores).
+ *
  * Register it at startup, before any transaction starts (a running `em.transactional()` keeps the
  * subscribers it started with). Returns a function that stops the watch.
  */
@@ -127,6 +136,7 @@ export function watchEntities(orm: MikroORM, options: WatchEntitiesOptions): Unw
     );
   }
   let mark: (em: EntityManager) => Promise<unknown>;
+  let scope: string;
   if (reloader !== undefined) {
     if (typeof reloader?.markChanged !== 'function') {
       throw new ApphookOptionError(
@@ -138,6 +148,7 @@ export function watchEntities(orm: MikroORM, options: WatchEntitiesOptions): Unw
         `[${where}] watchEntities: scope '${String(options.scope)}' differs from the reloader's scope '${reloader.scope}'; leave scope out`,
       );
     }
+    scope = reloader.scope;
     mark = (em) => reloader.markChanged(em);
   } else {
     if (typeof store?.bump !== 'function') {
@@ -145,9 +156,10 @@ export function watchEntities(orm: MikroORM, options: WatchEntitiesOptions): Unw
         `[${where}] watchEntities: store must be a token store such as postgresStore(orm)`,
       );
     }
-    const scope = options.scope ?? 'default';
-    assertScope(scope, where);
-    mark = (em) => store.bump(em, scope);
+    const storeScope = options.scope ?? 'default';
+    assertScope(storeScope, where);
+    scope = storeScope;
+    mark = (em) => store.bump(em, storeScope);
   }
   const metadata = orm.getMetadata();
   const watched = new Set<EntityMetadata>();
@@ -162,7 +174,7 @@ export function watchEntities(orm: MikroORM, options: WatchEntitiesOptions): Unw
   }
   // The reloader's after-commit work needs the transaction subscriber, registered before transactions start.
   registerAfterCommit(orm);
-  const watcher = new EntityWatcher(watched, mark);
+  const watcher = new EntityWatcher(watched, scope, mark);
   orm.em.getEventManager().registerSubscriber(watcher);
   return () => {
     watcher.active = false;

@@ -1,7 +1,15 @@
 import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
-import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import type { MikroORM, Transaction } from '@mikro-orm/core';
 
 export interface MysqlStoreOptions extends SqlTokenStoreOptions {}
+
+const LAST_VERSION = 'select last_insert_id() as version';
+
+/** The part of MikroORM's SQL connection a bump outside any transaction uses. */
+interface PinnedConnection {
+  transactional<T>(cb: (trx: Transaction) => Promise<T>): Promise<T>;
+  execute(sql: string, params: unknown[], method: 'all' | 'run', trx: Transaction): Promise<unknown>;
+}
 
 const FAMILY = {
   name: 'apphook/mysql',
@@ -21,20 +29,28 @@ export class MysqlStore extends SqlTokenStore {
   }
 
   protected async bumpRaw(em: SqlExecutor, scope: string): Promise<unknown> {
-    // LAST_INSERT_ID is per connection: both statements must run on one, which only a transaction pins.
+    const upsert = this.upsertSql();
     if (!em.isInTransaction()) {
-      return em.transactional((inner: EntityManager) => this.bumpRaw(inner as unknown as SqlExecutor, scope));
+      // LAST_INSERT_ID is per connection: both statements must run on one, which only a transaction pins. A
+      // connection-level transaction, because `em.transactional()` opens none under `disableTransactions`.
+      const connection = this.orm.em.getConnection('write') as unknown as PinnedConnection;
+      return connection.transactional(async (trx) => {
+        await connection.execute(upsert, [scope], 'run', trx);
+        return this.firstVersion(await connection.execute(LAST_VERSION, [], 'all', trx));
+      });
     }
+    await em.execute(upsert, [scope], 'run');
+    return this.firstVersion(await em.execute(LAST_VERSION, [], 'all'));
+  }
+
+  private upsertSql(): string {
     const version = this.quote('version');
     const updatedAt = this.quote('updated_at');
     // LAST_INSERT_ID(1) in VALUES covers the first insert, where the UPDATE branch does not run.
-    await em.execute(
+    return (
       `insert into ${this.table} (${this.quote('scope')}, ${version}, ${updatedAt}) values (?, last_insert_id(1), current_timestamp) ` +
-        `on duplicate key update ${version} = last_insert_id(${version} + 1), ${updatedAt} = current_timestamp`,
-      [scope],
-      'run',
+      `on duplicate key update ${version} = last_insert_id(${version} + 1), ${updatedAt} = current_timestamp`
     );
-    return this.firstVersion(await em.execute('select last_insert_id() as version', [], 'all'));
   }
 
   protected createTableStatements(): string[] {

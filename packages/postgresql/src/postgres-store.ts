@@ -1,13 +1,14 @@
 import { ApphookError, ApphookOptionError, type HintListener, type Subscription } from '@apphook/core';
-import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
-import type { MikroORM } from '@mikro-orm/core';
+import { beforeCommit, type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type pg from 'pg';
 import { ListenConnection, type ListenStats } from './listen-connection.js';
 
 export interface PostgresStoreOptions extends SqlTokenStoreOptions {
   /**
-   * The NOTIFY channel. Every bump runs `pg_notify(channel, '{"scope":…,"version":…}')` in the caller's
-   * transaction, so Postgres delivers it only if and when that transaction commits (G2). `false` sends nothing.
+   * The NOTIFY channel. A transaction that bumped a scope runs `pg_notify(channel, '{"scope":…,"version":…}')`
+   * once, just before it commits, with the version it ends on, so Postgres delivers it only if and when that
+   * transaction commits, once per root transaction and scope (G2). `false` sends nothing.
    * @default 'apphook'
    */
   channel?: string | false;
@@ -42,8 +43,9 @@ const FAMILY = {
 } as const;
 
 /**
- * The PostgreSQL token store: one `INSERT … ON CONFLICT … DO UPDATE … RETURNING` per bump, with the NOTIFY
- * in the same statement and therefore the same transaction.
+ * The PostgreSQL token store: one `INSERT … ON CONFLICT … DO UPDATE … RETURNING` per bump, and one NOTIFY per
+ * root transaction and scope, issued inside that transaction just before it commits (in the bump's own
+ * statement when the bump runs in no transaction).
  */
 export class PostgresStore extends SqlTokenStore {
   /** The NOTIFY channel bumps send on, `undefined` when disabled. */
@@ -107,13 +109,34 @@ export class PostgresStore extends SqlTokenStore {
       `on conflict (${this.quote('scope')}) do update set ${version} = ${t}.${version} + 1, ${updatedAt} = current_timestamp ` +
       `returning ${version}`;
     if (!this.channel) return this.firstVersion(await em.execute(upsert, [scope], 'all'));
-    // One statement: the notification is queued by the same transaction as the increment, or not at all.
+    if (em.isInTransaction()) {
+      const rows = await em.execute(upsert, [scope], 'all');
+      // One NOTIFY per root transaction and scope, however many bumps (G2): queued with a key, issued just
+      // before the root commits with the version the transaction ends on. Postgres folds only identical
+      // payloads, and each bump's payload names a new version.
+      const queued = beforeCommit(em as unknown as EntityManager, (root) => this.notifyLatest(root, scope), {
+        key: `apphook:notify:${this.channel}:${this.table}:${scope}`,
+      });
+      if (!queued) await this.notifyLatest(em as unknown as EntityManager, scope);
+      return this.firstVersion(rows);
+    }
+    // In no transaction: one statement, so the notification is queued by the same commit as the increment.
     const rows = await em.execute(
       `with bumped as (${upsert}) select ${version}, pg_notify(?, json_build_object('scope', cast(? as text), 'version', ${version})::text) from bumped`,
       [scope, this.channel, scope],
       'all',
     );
     return this.firstVersion(rows);
+  }
+
+  /** Queues the NOTIFY of `scope` with the version the transaction of `em` holds now. */
+  private async notifyLatest(em: EntityManager, scope: string): Promise<void> {
+    const version = this.quote('version');
+    await (em as unknown as SqlExecutor).execute(
+      `select pg_notify(?, json_build_object('scope', cast(? as text), 'version', ${version})::text) from ${this.table} where ${this.quote('scope')} = ?`,
+      [this.channel, scope, scope],
+      'all',
+    );
   }
 
   protected createTableStatements(): string[] {

@@ -1,6 +1,8 @@
-import { ApphookOptionError } from '@apphook/core';
+import { dirname, resolve } from 'node:path';
+import { ApphookError, ApphookOptionError } from '@apphook/core';
 import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
-import type { MikroORM } from '@mikro-orm/core';
+import type { EntityManager, MikroORM, TransactionOptions } from '@mikro-orm/core';
+import { SnapshotOrm } from './snapshot-orm.js';
 
 export interface SqliteStoreOptions extends SqlTokenStoreOptions {
   /**
@@ -73,6 +75,7 @@ export class SqliteStore extends SqlTokenStore {
   private readonly cache = new Map<string, unknown>();
   private readonly counters: SqliteStoreStats = { queries: 0, skipped: 0 };
   private closed = false;
+  private readonly snapshots: SnapshotOrm;
 
   constructor(orm: MikroORM, options: SqliteStoreOptions = {}) {
     super(FAMILY, orm, options);
@@ -87,6 +90,7 @@ export class SqliteStore extends SqlTokenStore {
     }
     this.wal = options.wal ?? true;
     this.busyTimeoutMs = busy;
+    this.snapshots = new SnapshotOrm(orm);
   }
 
   /** How many reads queried the table and how many `PRAGMA data_version` let skip. */
@@ -95,17 +99,58 @@ export class SqliteStore extends SqlTokenStore {
   }
 
   override async ensureSchema(): Promise<void> {
-    await this.prepare();
+    try {
+      await this.prepare();
+    } catch (error) {
+      throw this.translate(error, `creating the token table "${this.tableName}"`);
+    }
     await super.ensureSchema();
+  }
+
+  /** better-sqlite3 creates a missing file, never its folder, and its message names neither (G11). */
+  protected override translate(error: unknown, doing: string): unknown {
+    const message = error instanceof Error ? error.message : '';
+    const dbName = this.orm.config.get('dbName');
+    if (/directory does not exist/i.test(message) && typeof dbName === 'string') {
+      const file = resolve(dbName);
+      return new ApphookError(
+        'E_CONNECTION',
+        `[${FAMILY.name}] ${doing} failed: cannot open the database file "${file}": its folder "${dirname(file)}" does not exist; create it (mkdir -p) before the first query, or fix dbName in your MikroORM config`,
+        { cause: error },
+      );
+    }
+    return super.translate(error, doing);
   }
 
   override async close(): Promise<void> {
     this.closed = true;
+    await this.snapshots.close();
     const reader = this.reader;
     this.reader = undefined;
     this.readStatement = undefined;
     this.cache.clear();
     if (reader?.open) reader.close();
+  }
+
+  /** A deferred BEGIN: the version read that follows pins the WAL snapshot every later read sees (G4). */
+  protected override snapshotBegin(): TransactionOptions {
+    return {};
+  }
+
+  /**
+   * For a database file, a fork of the store's own read ORM (one more connection to the file, opened on the
+   * first snapshot): a read transaction on the ORM's single connection would queue behind, or deadlock under,
+   * a caller's open write transaction. `:memory:` has only the ORM's connection, so snapshots take turns with
+   * its transactions there.
+   */
+  protected override async snapshotEntityManager(): Promise<EntityManager> {
+    await this.prepare();
+    if (!this.reader) return super.snapshotEntityManager();
+    return (await this.snapshots.get()).em.fork({
+      clear: true,
+      disableContextResolution: true,
+      disableTransactions: false,
+    });
   }
 
   protected override async readRaw(scope: string): Promise<unknown> {

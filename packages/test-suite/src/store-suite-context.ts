@@ -1,4 +1,4 @@
-import { ApphookError, type TokenStore } from '@apphook/core';
+import { ApphookError, type Logger, type StoreSnapshot, type TokenStore } from '@apphook/core';
 import type { EntityManager, EntitySchema, MikroORM } from '@mikro-orm/core';
 import type { services } from './services.js';
 
@@ -7,6 +7,12 @@ export interface SuiteStore extends TokenStore<EntityManager> {
   readonly tableName: string;
   ensureSchema(): Promise<void>;
   close(): Promise<void>;
+  /** Every SQL store has it (G4 exact builds). */
+  readSnapshot<T>(
+    scope: string,
+    fn: (snapshot: StoreSnapshot<EntityManager>) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T>;
 }
 
 export interface StoreSuiteOptions {
@@ -19,7 +25,7 @@ export interface StoreSuiteOptions {
   /** A new MikroORM instance (its own connections) on the test database with exactly these entities. */
   createOrm(entities: EntitySchema[]): Promise<MikroORM>;
   /** The store under test. */
-  createStore(orm: MikroORM, options: { tableName: string }): SuiteStore;
+  createStore(orm: MikroORM, options: { tableName: string; logger?: Logger }): SuiteStore;
   /**
    * Concurrent writers in the lost-update test, each running 50 transactions; the ORM's pool must have that
    * many connections.

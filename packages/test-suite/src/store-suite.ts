@@ -11,7 +11,9 @@ import { requireService } from './services.js';
 import { storeSuiteBasics } from './store-suite-basics.js';
 import type { StoreSuiteOptions, SuiteContext, SuiteNote, SuitePage } from './store-suite-context.js';
 import { storeSuiteHooks } from './store-suite-hooks.js';
+import { storeSuiteMistakes } from './store-suite-mistakes.js';
 import { storeSuiteReloader } from './store-suite-reloader.js';
+import { storeSuiteSnapshot } from './store-suite-snapshot.js';
 
 export type { StoreSuiteOptions, SuiteContext, SuiteStore } from './store-suite-context.js';
 
@@ -74,5 +76,7 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     storeSuiteBasics(context);
     storeSuiteHooks(context);
     storeSuiteReloader(context);
+    storeSuiteSnapshot(context);
+    storeSuiteMistakes(context);
   });
 }
