@@ -19,6 +19,14 @@ export interface LinkEvents {
  * The notifier's own subscriber connection, made from the user's client with `duplicate()`. Hides the
  * difference between a `Redis` (standalone or Sentinel) and a `Cluster`, whose subscriber connections
  * ioredis manages itself.
+ *
+ * Invariants (the hub's I1..I4 in subscriber-hub.ts build on them):
+ * L1 One link is one ioredis connection (or Cluster), made once; reconnecting is ioredis's job, never a
+ *    second connection of ours.
+ * L2 After close() the link reports nothing (every handler is guarded by `open`), its heartbeat and recheck
+ *    timers are cleared, and the connection is disconnected: nothing is left open.
+ * L3 A standalone link is lost when its socket closes or a PING goes unanswered (then it is disconnected and
+ *    reconnected by ioredis); ready is reported only once ioredis is ready again, and the hub resubscribes.
  */
 export interface SubscriberLink {
   connect(): void;
