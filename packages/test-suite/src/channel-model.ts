@@ -100,10 +100,16 @@ function actions(withPooler: boolean): fc.Arbitrary<ModelAction[]> {
   return fc.array(action, { minLength: 6, maxLength: 22 });
 }
 
-async function until(predicate: () => boolean | Promise<boolean>, what: string, ms: number): Promise<void> {
+async function until(
+  predicate: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  ms: number,
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`model: ${what} (waited ${ms} ms)`);
+    if (Date.now() > deadline) {
+      throw new Error(`model: ${typeof what === 'string' ? what : what()} (waited ${ms} ms)`);
+    }
     await sleep(10);
   }
 }
@@ -250,10 +256,18 @@ async function runSchedule(options: ChannelModelOptions, schedule: ModelAction[]
     await Promise.all(subs.map((s) => s.settled));
     const live = subs.filter((s) => s.state === 'active');
     // A connection made through the "pooler" stays deaf until it is remade.
-    if (options.pooler && live.some((s) => s.events.at(-1)?.type === 'down')) proxy.dropAll();
+    if (
+      options.pooler &&
+      live.some((s) => s.events.filter((e) => e.type !== 'hint').at(-1)?.type === 'down')
+    ) {
+      proxy.dropAll();
+    }
     await until(
-      () => live.every((s) => !s.events.some((e) => e.type === 'down') || s.events.at(-1)?.type === 'resync'),
-      'a subscriber told down() never heard resync() after the network recovered',
+      () => live.every((s) => s.events.filter((e) => e.type !== 'hint').at(-1)?.type !== 'down'),
+      () =>
+        `a subscriber told down() never heard resync() after the network recovered: ${JSON.stringify(
+          live.map((s) => [s.scope, s.calledAt, s.resolvedAt, ...s.events.map((e) => `${e.type}@${e.seq}`)]),
+        )}`,
       recoverMs,
     );
     if (live.length > 0)
