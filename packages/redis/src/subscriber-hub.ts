@@ -280,6 +280,7 @@ export class SubscriberHub {
         isCluster: this.opts.isCluster,
         heartbeatMs: this.opts.heartbeatMs,
         logger: this.opts.logger,
+        channels: () => this.registry.channels(),
       },
       {
         ready: () => {
