@@ -1,14 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import {
-  ApphookError,
+  type ApphookError,
   backoffDelay,
   createLogger,
   type HintListener,
-  isValidScope,
   type Logger,
+  raceTimeout,
   type Subscription,
 } from '@apphook/core';
 import pg from 'pg';
+import {
+  closedError,
+  listenFailedError,
+  lostError,
+  parsePayload,
+  poolerError,
+  unreachableError,
+} from './listen-messages.js';
+
+/*
+ * The LISTEN connection is a small state machine. Its invariants, checked by `check()` at every transition
+ * and from outside by the model-based test (test/listen-model.test.ts, random schedules through a
+ * fault-injecting proxy):
+ *
+ *   idle ─subscribe─▶ connecting ─connected, LISTEN, self-test─▶ listening
+ *                       │    ▲                                      │
+ *      failed, dropped, │    │ the timer fires, or a subscribe      │ error, end, heartbeat unanswered
+ *      timed out        ▼    │ arrives (reconnect now)              ▼
+ *                      lost ◀───────────────────────────────────────┘
+ *   connecting | listening | lost ─last subscription closed─▶ idle;   any ─close()─▶ closed (final)
+ *   A first connection that fails goes back to idle and its subscribe() calls reject (nothing to retry for).
+ *
+ * I1 At most one client, so at most one LISTEN backend: `client` is the only pg.Client held; an attempt
+ *    starts only from idle or lost, where there is none, and whoever lets go of a client ends it.
+ * I2 Lost means a reconnect is pending: in `lost` the reconnect timer is set.
+ * I3 An attempt's outcome counts only while it is the current attempt: a drop during the self-test fails
+ *    that attempt (lost, reconnect pending), it never joins a later one nor reads as "a pooler".
+ * I4 In idle and after close nothing is open: no client, no timer, no heartbeat, no attempt.
+ * I5 Listeners hear down() once per outage and resync() once when LISTEN works again (G9).
+ */
+export type ListenState = 'idle' | 'connecting' | 'listening' | 'lost' | 'closed';
+
+const NEXT: Record<ListenState, readonly ListenState[]> = {
+  idle: ['connecting', 'closed'],
+  connecting: ['listening', 'lost', 'idle', 'closed'],
+  listening: ['lost', 'idle', 'closed'],
+  lost: ['connecting', 'idle', 'closed'],
+  closed: [],
+};
 
 export interface ListenConnectionOptions {
   /** How to connect: the same settings the ORM uses (see `pgConfigFromOrm`). */
@@ -16,7 +55,8 @@ export interface ListenConnectionOptions {
   /** The NOTIFY channel. */
   channel: string;
   /**
-   * A `SELECT 1` every this many ms notices a connection that died silently (a NAT or firewall dropping it).
+   * A `SELECT 1` every this many ms notices a connection that died silently (a NAT or firewall dropping it);
+   * connecting and LISTEN must answer within the same time.
    * @default 15000
    */
   heartbeatMs?: number;
@@ -36,7 +76,10 @@ export interface ListenConnectionOptions {
 }
 
 export interface ListenStats {
+  /** `true` while LISTEN is active and its notifications arrive. */
   listening: boolean;
+  /** Where the state machine is: `idle`, `connecting`, `listening`, `lost` or `closed`. */
+  state: ListenState;
   notifications: number;
   ignored: number;
   reconnects: number;
@@ -45,6 +88,23 @@ export interface ListenStats {
 }
 
 type Client = InstanceType<typeof pg.Client>;
+
+/** One connection attempt: its client, and whether the subscribe() calls that started it wait for it. */
+interface Attempt {
+  readonly client: Client;
+  /** Started from idle: every listener is a subscribe() call waiting for this attempt. */
+  readonly initial: boolean;
+  readonly done: Promise<void>;
+  readonly abort: AbortController;
+  /** `selftest` once LISTEN is active: from then on a drop fails the attempt at once (I3). */
+  phase: 'connect' | 'selftest';
+  nonce: string | undefined;
+  heard(): void;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const noop = (): void => {};
 
 /**
  * The one LISTEN connection of a Postgres store, shared by every scope and reloader that uses the store. It
@@ -59,17 +119,19 @@ export class ListenConnection {
   private readonly reconnectBaseMs: number;
   private readonly reconnectMaxMs: number;
   private readonly maxPayloadBytes: number;
+  private state: ListenState = 'idle';
   private client: Client | undefined;
-  private connecting: Promise<void> | undefined;
+  private attempt: Attempt | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
-  private down = false;
-  private closed = false;
-  private selfTest: { nonce: string; resolve: () => void } | undefined;
+  private failures = 0;
+  /** Listeners were told down() and not yet resync() (I5). */
+  private toldDown = false;
+  private lastError: ApphookError | undefined;
   private readonly counters = { notifications: 0, ignored: 0, reconnects: 0 };
   private pushAvailable = true;
-  private lastError: ApphookError | undefined;
+  /** Clients being ended, awaited by close() so that nothing is left open. */
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly options: ListenConnectionOptions) {
     this.logger = createLogger(options.logger);
@@ -82,34 +144,54 @@ export class ListenConnection {
 
   stats(): ListenStats {
     return {
-      listening: this.client !== undefined && !this.down,
+      listening: this.state === 'listening' && !this.toldDown,
+      state: this.state,
       ...this.counters,
       pushAvailable: this.pushAvailable,
     };
   }
 
-  /** Resolves once LISTEN is active, so a read made afterwards cannot miss a commit. */
+  /**
+   * Resolves once LISTEN is active, so a read made afterwards cannot miss a commit. During an outage it
+   * resolves at once after telling `listener` down() (it polls, and hears resync() when LISTEN is back).
+   */
   async subscribe(scope: string, listener: HintListener): Promise<Subscription> {
-    if (this.closed) {
-      throw new ApphookError('E_STATE', '[apphook/postgresql] the store was closed; create a new store');
-    }
+    if (this.state === 'closed') throw closedError();
     let set = this.listeners.get(scope);
     if (!set) {
       set = new Set();
       this.listeners.set(scope, set);
     }
     set.add(listener);
-    const joining = this.client !== undefined;
-    try {
-      if (!joining) await this.ensureConnected();
-    } catch (error) {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(scope);
-      await this.closeIfUnused();
-      throw error;
+    const subscription = this.subscriptionOf(scope, set, listener);
+    if (this.state === 'idle') this.startAttempt(true);
+    else if (this.state === 'lost') this.startAttempt(false); // a newcomer need not wait out the backoff
+    const attempt = this.attempt;
+    if (attempt?.initial) {
+      // The first connection: resolve once LISTEN is active (a deaf one told every listener down already).
+      try {
+        await attempt.done;
+      } catch (error) {
+        await subscription.close();
+        throw error;
+      }
+      return subscription;
     }
-    // A late subscriber to a connection that is down must poll too, not wait for a push that cannot come.
-    if (joining && this.down && this.lastError) listener.down(this.lastError);
+    // Not listening yet (a reconnect in flight), or deaf (a pooler): poll, not wait for a push (G9).
+    if (this.toldDown && this.lastError) listener.down(this.lastError);
+    return subscription;
+  }
+
+  /** Closes the connection and stops reconnecting; resolves once the client has ended. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state !== 'closed') {
+      this.listeners.clear();
+      this.release('closed', closedError('while subscribing'));
+    }
+    await Promise.all([...this.ending]);
+  }
+
+  private subscriptionOf(scope: string, set: Set<HintListener>, listener: HintListener): Subscription {
     let open = true;
     return {
       close: async () => {
@@ -117,221 +199,279 @@ export class ListenConnection {
         open = false;
         set.delete(listener);
         if (set.size === 0 && this.listeners.get(scope) === set) this.listeners.delete(scope);
-        await this.closeIfUnused();
+        if (this.listeners.size === 0 && this.state !== 'idle' && this.state !== 'closed') {
+          this.release('idle', closedError('while subscribing'));
+        }
+        await Promise.all([...this.ending]);
       },
     };
   }
 
-  /** Closes the connection and stops reconnecting. Idempotent. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.listeners.clear();
-    await this.teardown();
+  // --- transitions ---------------------------------------------------------------------------------------
+
+  private moveTo(next: ListenState): void {
+    if (!NEXT[this.state].includes(next)) this.broken(`transition ${this.state} -> ${next}`);
+    this.state = next;
+    this.check();
   }
 
-  private async closeIfUnused(): Promise<void> {
-    if (this.listeners.size === 0) await this.teardown();
+  /** The invariants I1..I4, at every transition. A failure is a bug in this file, never a user error. */
+  private check(): void {
+    const { state, client, attempt, heartbeat, reconnectTimer } = this;
+    const ok =
+      state === 'connecting'
+        ? attempt !== undefined && client === attempt.client && !heartbeat && !reconnectTimer
+        : state === 'listening'
+          ? client !== undefined && !attempt && heartbeat !== undefined && !reconnectTimer
+          : state === 'lost'
+            ? !client && !attempt && !heartbeat && reconnectTimer !== undefined
+            : !client && !attempt && !heartbeat && !reconnectTimer;
+    if (!ok) this.broken(`state ${state} with client=${!!client} attempt=${!!attempt}`);
   }
 
-  private async teardown(): Promise<void> {
-    clearInterval(this.heartbeat);
+  private broken(what: string): never {
+    throw new Error(
+      `[apphook/postgresql] ListenConnection invariant broken (${what}); please report this bug`,
+    );
+  }
+
+  /** To idle (last subscription gone) or closed: lets go of everything (I4). */
+  private release(next: 'idle' | 'closed', error: ApphookError): void {
+    const attempt = this.attempt;
+    this.attempt = undefined;
+    attempt?.abort.abort();
+    attempt?.reject(error);
+    this.endClient();
     clearTimeout(this.reconnectTimer);
-    this.heartbeat = undefined;
     this.reconnectTimer = undefined;
+    this.toldDown = false;
+    this.failures = 0;
+    this.moveTo(next);
+  }
+
+  /** Lets go of the client, stops its heartbeat, and ends it; close() awaits the end. */
+  private endClient(): void {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     const client = this.client;
     this.client = undefined;
-    this.down = false;
-    if (client) {
-      client.removeAllListeners('notification');
-      client.removeAllListeners('end');
-      client.on('error', () => {}); // late socket errors after end() must not become uncaught
-      await client.end().catch(() => {});
-    }
-  }
-
-  private ensureConnected(): Promise<void> {
-    this.connecting ??= this.connect().finally(() => {
-      this.connecting = undefined;
+    if (!client) return;
+    client.removeAllListeners('notification');
+    client.removeAllListeners('end');
+    client.removeAllListeners('error');
+    client.on('error', noop); // late socket errors after end() must not become uncaught
+    // pg ends politely (Terminate); a peer that no longer answers gets its socket destroyed instead (I4).
+    const ended = raceTimeout(client.end(), 1000, 'end').catch(() => {
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     });
-    return this.connecting;
+    this.ending.add(ended);
+    void ended.finally(() => this.ending.delete(ended));
   }
 
-  private async connect(): Promise<void> {
-    // Named so operators (and tests) can find it in pg_stat_activity.
+  private startAttempt(initial: boolean): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     const client = new pg.Client({
+      keepAlive: true, // the OS notices a dead peer too; the heartbeat covers what keepalive cannot
       ...this.options.connection,
+      // Named so operators (and tests) can find it in pg_stat_activity.
       application_name: `apphook-listen:${this.options.channel}`.slice(0, 63),
     });
-    client.on('error', (error) => this.lost(client, error));
-    client.on('end', () => this.lost(client, new Error('connection ended')));
-    client.on('notification', (message) => this.onNotification(message.channel, message.payload));
+    let resolve = noop;
+    let reject: (error: unknown) => void = noop;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    done.catch(noop); // only initial subscribers await it
+    const attempt: Attempt = {
+      client,
+      initial,
+      done,
+      abort: new AbortController(),
+      phase: 'connect',
+      nonce: undefined,
+      heard: noop,
+      resolve,
+      reject,
+    };
+    client.on('error', (error) => this.gone(client, error));
+    client.on('end', () => this.gone(client, new Error('connection ended')));
+    client.on('notification', (message) => {
+      if (this.client === client) this.onNotification(message.channel, message.payload);
+    });
+    this.client = client;
+    this.attempt = attempt;
+    this.moveTo('connecting');
+    void this.runAttempt(attempt);
+  }
+
+  private async runAttempt(attempt: Attempt): Promise<void> {
+    const { client } = attempt;
+    const current = () => this.attempt === attempt;
+    const within = <T>(promise: Promise<T>, what: string) =>
+      raceTimeout(promise, this.heartbeatMs, `${what} got no answer within ${this.heartbeatMs} ms`);
     try {
-      await client.connect();
-      await client.query(`LISTEN ${pg.escapeIdentifier(this.options.channel)}`);
+      await within(client.connect(), 'connecting');
     } catch (error) {
-      client.removeAllListeners();
-      client.on('error', () => {});
-      await client.end().catch(() => {});
-      throw new ApphookError(
-        'E_CONNECTION',
-        `[apphook/postgresql] could not LISTEN on "${this.options.channel}": ${error instanceof Error ? error.message : String(error)}; check the connection settings, or use mode 'interval'`,
-        { cause: error },
-      );
-    }
-    if (this.closed || this.listeners.size === 0) {
-      client.removeAllListeners();
-      client.on('error', () => {});
-      await client.end().catch(() => {});
+      if (current()) this.attemptFailed(attempt, unreachableError(client, error));
       return;
     }
-    this.client = client;
-    this.attempt = 0;
+    if (!current()) return;
+    try {
+      await within(client.query(`LISTEN ${pg.escapeIdentifier(this.options.channel)}`), 'LISTEN');
+    } catch (error) {
+      // A server error means it refused LISTEN (a pooler); anything else is the connection failing.
+      const refused = typeof (error as { severity?: unknown }).severity === 'string';
+      if (current()) {
+        this.attemptFailed(
+          attempt,
+          refused ? listenFailedError(this.options.channel, error) : unreachableError(client, error),
+        );
+      }
+      return;
+    }
+    if (!current()) return;
+    attempt.phase = 'selftest';
+    const heard = await this.selfTest(attempt);
+    if (!current()) return; // dropped or released during the self-test: that path already decided (I3)
+    this.attempt = undefined;
     this.startHeartbeat(client);
-    await this.runSelfTest(client);
+    this.moveTo('listening');
+    this.failures = 0;
+    if (!attempt.initial) this.counters.reconnects++;
+    attempt.resolve();
+    if (heard) {
+      this.pushAvailable = true;
+      if (this.toldDown) {
+        // LISTEN is active again: everyone re-reads now, so commits made while we were away are not lost (G9).
+        this.toldDown = false;
+        this.lastError = undefined;
+        for (const listener of this.allListeners()) listener.resync();
+      }
+      return;
+    }
+    const error = poolerError(
+      this.options.channel,
+      `receives nothing (a self-test notification did not arrive within ${this.selfTestTimeoutMs} ms)`,
+    );
+    if (this.pushAvailable) {
+      this.pushAvailable = false;
+      this.logger.warn(error.message);
+    }
+    this.markDown(error);
   }
 
   /**
    * A notification we send ourselves must come back. Behind PgBouncer in transaction mode LISTEN silently does
-   * nothing; then we say so once and let the reloaders poll instead of pretending to be pushed.
+   * nothing; then we say so once and let the reloaders poll instead of pretending to be pushed. `false` also
+   * when the attempt was abandoned, which the caller sees as no longer current (I3).
    */
-  private async runSelfTest(client: Client): Promise<void> {
+  private selfTest(attempt: Attempt): Promise<boolean> {
     const nonce = randomUUID();
-    const arrived = new Promise<void>((resolve) => {
-      this.selfTest = { nonce, resolve };
+    attempt.nonce = nonce;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), this.selfTestTimeoutMs);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        attempt.abort.signal.removeEventListener('abort', onAbort);
+        attempt.nonce = undefined;
+        resolve(ok);
+      };
+      const onAbort = () => finish(false);
+      attempt.abort.signal.addEventListener('abort', onAbort);
+      attempt.heard = () => finish(true);
+      attempt.client
+        .query('SELECT pg_notify($1, $2)', [this.options.channel, JSON.stringify({ selftest: nonce })])
+        .catch(noop); // a failing query also ends the client: `gone` handles it
     });
-    await client
-      .query('SELECT pg_notify($1, $2)', [this.options.channel, JSON.stringify({ selftest: nonce })])
-      .catch(() => {});
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const ok = await Promise.race([
-      arrived.then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.selfTestTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.selfTest = undefined;
-    if (ok) {
-      this.pushAvailable = true;
+  }
+
+  private attemptFailed(attempt: Attempt, error: ApphookError): void {
+    this.attempt = undefined;
+    attempt.abort.abort();
+    this.endClient();
+    if (attempt.initial) {
+      // Every listener is a subscribe() call waiting for this attempt: they reject and nothing stays open.
+      this.listeners.clear();
+      this.moveTo('idle');
+      attempt.reject(error);
       return;
     }
-    if (this.pushAvailable) {
-      this.pushAvailable = false;
-      const error = new ApphookError(
-        'E_CONNECTION',
-        `[apphook/postgresql] LISTEN on "${this.options.channel}" receives nothing (a self-test notification did not arrive within ${this.selfTestTimeoutMs} ms). A pooler in transaction mode (PgBouncer) cannot carry LISTEN: give the store a direct connection (listenConnection option). Reloaders fall back to polling.`,
-      );
-      this.logger.warn(error.message);
-      this.markDown(error);
+    this.logger.debug?.('[apphook/postgresql] reconnect failed', { error });
+    this.markDown(error);
+    this.scheduleReconnect();
+    attempt.resolve();
+  }
+
+  /** The client reported an error or its end: fatal for the LISTEN session (I1: only the current client counts). */
+  private gone(client: Client, cause: unknown): void {
+    if (this.client !== client) return;
+    const error = lostError(cause);
+    if (this.attempt) {
+      // While connecting or LISTENing, the awaited call rejects (or times out) and runAttempt decides, with
+      // the message that tells an unreachable server from a pooler; the self-test awaits nothing of the client.
+      if (this.attempt.phase === 'selftest') this.attemptFailed(this.attempt, error);
+      return;
     }
+    this.endClient();
+    this.markDown(error);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.failures++;
+    const delay = backoffDelay(this.failures, this.reconnectBaseMs, this.reconnectMaxMs);
+    const timer = setTimeout(() => {
+      if (this.reconnectTimer !== timer) return;
+      this.reconnectTimer = undefined;
+      this.startAttempt(false);
+    }, delay);
+    timer.unref?.();
+    this.reconnectTimer = timer;
+    this.moveTo('lost');
   }
 
   private startHeartbeat(client: Client): void {
-    clearInterval(this.heartbeat);
+    let pinging = false;
     const timer = setInterval(() => {
-      if (this.client !== client) return;
-      let answered = false;
-      const deadline = setTimeout(() => {
-        if (!answered) this.lost(client, new Error(`heartbeat got no answer within ${this.heartbeatMs} ms`));
-      }, this.heartbeatMs);
-      deadline.unref?.();
-      client.query('SELECT 1').then(
-        () => {
-          answered = true;
-          clearTimeout(deadline);
-        },
-        (error: unknown) => {
-          answered = true;
-          clearTimeout(deadline);
-          this.lost(client, error);
-        },
-      );
+      if (this.client !== client || pinging) return;
+      pinging = true;
+      raceTimeout(
+        client.query('SELECT 1'),
+        this.heartbeatMs,
+        `heartbeat got no answer within ${this.heartbeatMs} ms`,
+      )
+        .then(noop, (error: unknown) => this.gone(client, error))
+        .finally(() => {
+          pinging = false;
+        });
     }, this.heartbeatMs);
     timer.unref?.();
     this.heartbeat = timer;
   }
 
+  private markDown(error: ApphookError): void {
+    this.lastError = error;
+    if (this.toldDown) return;
+    this.toldDown = true;
+    for (const listener of this.allListeners()) listener.down(error);
+  }
+
   private onNotification(channel: string, payload: string | undefined): void {
     if (channel !== this.options.channel) return;
-    if (payload === undefined || payload.length > this.maxPayloadBytes) {
-      this.counters.ignored++;
+    const parsed = parsePayload(payload, this.maxPayloadBytes);
+    if (parsed.kind === 'selftest' && parsed.nonce === this.attempt?.nonce) {
+      this.attempt.heard();
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(payload);
-    } catch {
-      this.counters.ignored++;
-      return;
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      this.counters.ignored++;
-      return;
-    }
-    const record = parsed as Record<string, unknown>;
-    if (this.selfTest && record.selftest === this.selfTest.nonce) {
-      this.selfTest.resolve();
-      return;
-    }
-    const scope = record.scope;
-    if (!isValidScope(scope) || !this.listeners.has(scope)) {
+    const listeners = parsed.kind === 'hint' ? this.listeners.get(parsed.scope) : undefined;
+    if (!listeners || parsed.kind !== 'hint') {
       this.counters.ignored++;
       return;
     }
     this.counters.notifications++;
-    // Only the scope is used: the version in the payload is never trusted (G10).
-    for (const listener of [...(this.listeners.get(scope) ?? [])]) listener.hint(scope);
-  }
-
-  private lost(client: Client, error: unknown): void {
-    if (this.client !== client || this.closed) return;
-    this.client = undefined;
-    clearInterval(this.heartbeat);
-    this.heartbeat = undefined;
-    client.removeAllListeners('notification');
-    client.removeAllListeners('end');
-    client.on('error', () => {});
-    void client.end().catch(() => {});
-    this.markDown(
-      new ApphookError(
-        'E_CONNECTION',
-        `[apphook/postgresql] the LISTEN connection was lost (${error instanceof Error ? error.message : String(error)}); reconnecting, reloaders poll meanwhile`,
-        { cause: error },
-      ),
-    );
-    this.scheduleReconnect();
-  }
-
-  private markDown(error: ApphookError): void {
-    this.lastError = error;
-    if (this.down) return;
-    this.down = true;
-    for (const listener of this.allListeners()) listener.down(error);
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.listeners.size === 0 || this.reconnectTimer) return;
-    this.attempt++;
-    const delay = backoffDelay(this.attempt, this.reconnectBaseMs, this.reconnectMaxMs);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.ensureConnected().then(
-        () => {
-          if (!this.client) return;
-          this.counters.reconnects++;
-          // LISTEN is active again: everyone re-reads now, so commits made while we were away are not lost (G9).
-          // Without a working LISTEN (self-test failed) the reloaders stay on fast polling.
-          if (!this.pushAvailable) return;
-          this.down = false;
-          for (const listener of this.allListeners()) listener.resync();
-        },
-        (error: unknown) => {
-          this.logger.debug?.('[apphook/postgresql] reconnect failed', { error });
-          this.scheduleReconnect();
-        },
-      );
-    }, delay);
-    this.reconnectTimer.unref?.();
+    for (const listener of [...listeners]) listener.hint(parsed.scope);
   }
 
   private allListeners(): HintListener[] {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import type { HintListener } from '@apphook/core';
+import { FaultProxy } from '@apphook/test-suite/fault-proxy';
 import { requireService, services } from '@apphook/test-suite/services';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ListenConnection } from '../src/listen-connection.js';
+import { notificationSwallower } from './pg-wire.js';
 
 const available = await requireService('postgres');
 
@@ -115,10 +116,15 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
   });
 
   it('says once that push is unavailable when notifications never arrive (a transaction-mode pooler)', async () => {
-    const proxy = await notificationSwallowingProxy(new URL(services.postgres));
+    const target = new URL(services.postgres);
+    const proxy = await FaultProxy.start({
+      host: target.hostname,
+      port: Number(target.port || 5432),
+      downstreamFilter: notificationSwallower({ on: true, count: 0 }),
+    });
     const warnings: string[] = [];
     const conn = new ListenConnection({
-      connection: { connectionString: proxyUrl(services.postgres, proxy.port) },
+      connection: { connectionString: proxy.url(services.postgres) },
       channel,
       selfTestTimeoutMs: 300,
       logger: { warn: (m) => warnings.push(m), error() {} },
@@ -131,7 +137,10 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     expect(a.events).toEqual(['down']);
     expect(b.events).toEqual(['down']);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/PgBouncer.*fall back to polling/);
+    // The pooler case says what helps: a direct connection for LISTEN, or polling (issue 12).
+    expect(warnings[0]).toMatch(
+      /receives nothing.*PgBouncer.*listenConnection option, or choose mode 'interval'/,
+    );
     await conn.close();
     await proxy.close();
   });
@@ -155,7 +164,7 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: 2000, interval: 20 });
   });
 
-  it('rejects subscribe with a clear error when the server is unreachable', async () => {
+  it('rejects subscribe with an error that says to check the server, not to poll, when it is unreachable', async () => {
     const conn = new ListenConnection({
       connection: {
         host: '127.0.0.1',
@@ -167,57 +176,24 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
       channel,
       logger: false,
     });
-    await expect(conn.subscribe('pages', recorder().listener)).rejects.toMatchObject({
-      code: 'E_CONNECTION',
-      message: expect.stringMatching(/could not LISTEN.*check the connection settings/),
-    });
+    const error = (await conn.subscribe('pages', recorder().listener).catch((e: unknown) => e)) as Error;
+    expect(error).toMatchObject({ code: 'E_CONNECTION' });
+    expect(error.message).toMatch(
+      /^\[apphook\/postgresql\] could not open the LISTEN connection to PostgreSQL at postgres@127\.0\.0\.1:1\/test: .*Check that the server is running/,
+    );
+    // Polling reads the same server: suggesting mode 'interval' would not help (issue 12).
+    expect(error.message).not.toMatch(/interval/);
+    expect(conn.stats().state).toBe('idle');
+  });
+
+  it('rejects subscribe with the same advice when the server refuses the login (a missing database)', async () => {
+    const url = new URL(services.postgres);
+    url.pathname = '/apphook_no_such_database';
+    const conn = open({ connection: { connectionString: url.toString() } });
+    const error = (await conn.subscribe('pages', recorder().listener).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(
+      /could not open the LISTEN connection .*\/apphook_no_such_database: database "apphook_no_such_database" does not exist\. Check that .*user, password and database are right/,
+    );
+    expect(error.message).not.toMatch(/PgBouncer|interval/);
   });
 });
-
-function proxyUrl(url: string, port: number): string {
-  const parsed = new URL(url);
-  parsed.port = String(port);
-  return parsed.toString();
-}
-
-/**
- * A TCP proxy in front of Postgres that drops NotificationResponse ('A') messages, which is what LISTEN looks
- * like through PgBouncer in transaction mode: the session works, notifications never come.
- */
-async function notificationSwallowingProxy(target: URL): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 5432), target.hostname);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream);
-    let buffer = Buffer.alloc(0);
-    upstream.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      const out: Buffer[] = [];
-      while (buffer.length >= 5) {
-        const length = buffer.readUInt32BE(1);
-        if (buffer.length < 1 + length) break;
-        const message = buffer.subarray(0, 1 + length);
-        if (String.fromCharCode(message[0]!) !== 'A') out.push(message);
-        buffer = buffer.subarray(1 + length);
-      }
-      if (out.length) client.write(Buffer.concat(out));
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}

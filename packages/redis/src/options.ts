@@ -51,8 +51,9 @@ export interface RedisNotifierOptions {
   subscribeTimeoutMs?: number;
   /**
    * The subscriber connection is PINGed this often; no answer within the same time counts as a dead
-   * connection: reloaders poll and the connection is re-made (G9). `0` turns it off (Cluster clients never
-   * use it: ioredis manages their subscriber connections).
+   * connection: reloaders poll and the connection is re-made (G9). On a Cluster (whose subscriber
+   * connections ioredis manages) with sharded pub/sub, the channels are SSUBSCRIBEd again this often instead,
+   * so a slot migration that ioredis missed cannot leave one unsubscribed. `0` turns it off.
    * @default 15000
    */
   heartbeatMs?: number;

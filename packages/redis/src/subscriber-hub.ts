@@ -10,7 +10,21 @@ import { createSubscriberLink, type SubscriberLink } from './subscriber-link.js'
  * - `connecting`: the first connection is being made; `subscribe()` calls wait for it
  * - `up`: connected and every channel confirmed subscribed
  * - `down`: was up and lost the connection; reloaders were told and poll (G9)
- * - `closed`: `notifier.close()` was called
+ * - `closed`: `notifier.close()` was called (final)
+ *
+ *   idle ─subscribe─▶ connecting ─ready, channels subscribed─▶ up ─lost─▶ down ─ready, resubscribed─▶ up
+ *   connecting | up | down ─last subscription closed─▶ idle;   any ─close()─▶ closed
+ *
+ * Invariants, checked by `check()` at every transition (and from outside by test/subscriber-model.test.ts,
+ * random fault schedules through a TCP proxy in front of a real Redis):
+ * I1 At most one subscriber connection: `link` is the only one; a new link is made only when there is none,
+ *    and a link is closed when it is let go.
+ * I2 Lost means a reconnect is pending: in `connecting` and `down` the link is there (ioredis reconnects it
+ *    by itself, with our retryStrategy that never gives up) or the retry timer that makes a new one is set.
+ * I3 Up means every registered channel was acknowledged on the current link (listen first, G9).
+ * I4 In idle and after close nothing is open: no link, no retry timer, no waiter, no channel.
+ * ioredis owns reconnecting, offline handling and (for Cluster) the per-shard connections; the hub owns
+ * which channels must be subscribed and what the listeners are told.
  */
 export type HubState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
 
@@ -41,6 +55,14 @@ interface Waiter {
 
 const WHERE = '[apphook/redis]';
 const RETRY_MS = 1000;
+
+const NEXT: Record<HubState, readonly HubState[]> = {
+  idle: ['connecting', 'closed'],
+  connecting: ['up', 'idle', 'closed'],
+  up: ['down', 'idle', 'closed'],
+  down: ['up', 'idle', 'closed'],
+  closed: [],
+};
 
 /**
  * The one subscriber connection of a notifier, shared by every scope and reloader that uses it (made on the
@@ -113,12 +135,34 @@ export class SubscriberHub {
   /** Drops every subscription and the connection. Idempotent. */
   close(): void {
     if (this.current === 'closed') return;
-    this.current = 'closed';
     const error = new ApphookError('E_STATE', `${WHERE} the notifier was closed while subscribing`);
-    for (const waiter of this.upWaiters) waiter.reject(error);
+    const waiters = [...this.upWaiters];
     this.upWaiters.clear();
     this.registry.clear();
-    this.closeLink();
+    this.closeLink('closed');
+    for (const waiter of waiters) waiter.reject(error);
+  }
+
+  private moveTo(next: HubState): void {
+    if (!NEXT[this.current].includes(next)) this.broken(`transition ${this.current} -> ${next}`);
+    this.current = next;
+    this.check();
+  }
+
+  /** I1..I4 at every transition. A failure is a bug in this file, never a user error. */
+  private check(): void {
+    const state = this.current;
+    const ok =
+      state === 'idle' || state === 'closed'
+        ? !this.link && !this.retryTimer && this.upWaiters.size === 0 && this.registry.channelCount === 0
+        : state === 'up'
+          ? this.link !== undefined && this.registry.channels().every((c) => this.confirmed.has(c))
+          : this.link !== undefined || this.retryTimer !== undefined;
+    if (!ok) this.broken(`state ${state} with link=${!!this.link} retry=${!!this.retryTimer}`);
+  }
+
+  private broken(what: string): never {
+    throw new Error(`${WHERE} subscriber hub invariant broken (${what}); please report this bug`);
   }
 
   // --- subscribing ---------------------------------------------------------------------------------------
@@ -236,6 +280,7 @@ export class SubscriberHub {
         isCluster: this.opts.isCluster,
         heartbeatMs: this.opts.heartbeatMs,
         logger: this.opts.logger,
+        channels: () => this.registry.channels(),
       },
       {
         ready: () => {
@@ -264,7 +309,7 @@ export class SubscriberHub {
       },
     );
     this.link = link;
-    if (this.current === 'idle') this.current = 'connecting';
+    if (this.current === 'idle') this.moveTo('connecting');
     link.connect();
   }
 
@@ -302,8 +347,8 @@ export class SubscriberHub {
     }
     if (this.link !== link || this.current === 'closed') return;
     const wasDown = this.current === 'down';
-    this.current = 'up';
     this.downError = undefined;
+    if (this.current !== 'up') this.moveTo('up'); // a Cluster may report ready twice
     for (const waiter of this.upWaiters) waiter.resolve();
     this.upWaiters.clear();
     if (wasDown) {
@@ -317,10 +362,11 @@ export class SubscriberHub {
     this.confirmed.clear();
     this.pending.clear();
     if (this.current !== 'up') return;
-    this.current = 'down';
     this.connection.drops++;
     this.downError = this.connectionError(this.lastError ?? error);
     this.lastError = undefined;
+    // The link is still there (ioredis reconnects it), or ended() makes a new one right after (I2).
+    this.moveTo('down');
     for (const entry of this.registry.all()) this.registry.tell(entry, 'down', this.downError);
   }
 
@@ -349,12 +395,12 @@ export class SubscriberHub {
     link?.close();
   }
 
-  private closeLink(): void {
+  private closeLink(next: 'idle' | 'closed' = 'idle'): void {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.dropLink();
     this.lastError = undefined;
     this.downError = undefined;
-    if (this.current !== 'closed') this.current = 'idle';
+    if (this.current !== next) this.moveTo(next);
   }
 }

@@ -19,6 +19,14 @@ export interface LinkEvents {
  * The notifier's own subscriber connection, made from the user's client with `duplicate()`. Hides the
  * difference between a `Redis` (standalone or Sentinel) and a `Cluster`, whose subscriber connections
  * ioredis manages itself.
+ *
+ * Invariants (the hub's I1..I4 in subscriber-hub.ts build on them):
+ * L1 One link is one ioredis connection (or Cluster), made once; reconnecting is ioredis's job, never a
+ *    second connection of ours.
+ * L2 After close() the link reports nothing (every handler is guarded by `open`), its heartbeat, recheck and
+ *    reassert timers are cleared, and the connection is disconnected: nothing is left open.
+ * L3 A standalone link is lost when its socket closes or a PING goes unanswered (then it is disconnected and
+ *    reconnected by ioredis); ready is reported only once ioredis is ready again, and the hub resubscribes.
  */
 export interface SubscriberLink {
   connect(): void;
@@ -60,8 +68,13 @@ export function subscriberName(client: RedisClient): string {
 export interface LinkOptions {
   sharded: boolean;
   isCluster: boolean;
-  /** PING period on a standalone/Sentinel subscriber; `0` is off. Cluster connections are ioredis's own. */
+  /**
+   * PING period on a standalone/Sentinel subscriber; on a sharded Cluster link, how often its channels are
+   * SSUBSCRIBEd again (see clusterLink). `0` is off.
+   */
   heartbeatMs: number;
+  /** The channels that must be subscribed now. */
+  channels(): readonly string[];
   logger: Logger;
 }
 
@@ -71,7 +84,7 @@ export function createSubscriberLink(
   events: LinkEvents,
 ): SubscriberLink {
   return options.isCluster
-    ? clusterLink(client as Cluster, options.sharded, events)
+    ? clusterLink(client as Cluster, options, events)
     : redisLink(client as Redis, options, events);
 }
 
@@ -161,7 +174,8 @@ function redisLink(client: Redis, options: LinkOptions, events: LinkEvents): Sub
   };
 }
 
-function clusterLink(client: Cluster, sharded: boolean, events: LinkEvents): SubscriberLink {
+function clusterLink(client: Cluster, options: LinkOptions, events: LinkEvents): SubscriberLink {
+  const { sharded, heartbeatMs, channels } = options;
   const conn = client.duplicate([], {
     lazyConnect: true,
     // One sharded subscriber connection per master that owns one of our channels; ioredis keeps them.
@@ -210,7 +224,32 @@ function clusterLink(client: Cluster, sharded: boolean, events: LinkEvents): Sub
       recheck.unref?.();
     }),
   );
-  if (sharded) conn.on('subscribersReady', guard(events.ready));
+  // ioredis re-made its sharded subscribers after the slots moved (a migration, a failover): a hint published
+  // in between may be lost, so the reloaders re-read (G9). Its first one, right after connecting, is no gap.
+  let subscribersReadyBefore = false;
+  if (sharded) {
+    conn.on(
+      'subscribersReady',
+      guard(() => {
+        if (subscribersReadyBefore)
+          events.lost(new Error('Redis Cluster moved sharded channels to other nodes'));
+        subscribersReadyBefore = true;
+        events.ready();
+      }),
+    );
+  }
+  // ioredis follows a slot migration only when its slots refresh already sees the new owner; when that refresh
+  // raced the migration, the channel stays unsubscribed without a word (issue 13). SSUBSCRIBE again every
+  // heartbeatMs: a no-op where the channel is subscribed, a MOVED that makes ioredis re-make its subscribers
+  // (and subscribersReady above) where it was lost.
+  const reassert =
+    sharded && heartbeatMs > 0
+      ? setInterval(() => {
+          if (!open || conn.status !== 'ready') return;
+          for (const channel of channels()) conn.ssubscribe(channel).catch(noop);
+        }, heartbeatMs)
+      : undefined;
+  reassert?.unref?.();
   conn.on(sharded ? 'smessageBuffer' : 'messageBuffer', guard(events.message));
   return {
     connect() {
@@ -221,6 +260,7 @@ function clusterLink(client: Cluster, sharded: boolean, events: LinkEvents): Sub
     close() {
       open = false;
       clearTimeout(recheck);
+      clearInterval(reassert);
       conn.removeAllListeners();
       conn.on('error', noop);
       conn.disconnect();
