@@ -4,6 +4,15 @@ export {
   type RegisterAfterCommitOptions,
   registerAfterCommit,
 } from './after-commit.js';
+export {
+  driverConnectionOptions,
+  driverName,
+  nativeDriverConnection,
+  type SavepointOutcome,
+  sqlLayer,
+  type UntrackedSavepoint,
+  untrackedSavepoint,
+} from './orm-compat.js';
 export { isConnectionError, isMissingTableError } from './sql-errors.js';
 export {
   type SqlExecutor,

@@ -1,6 +1,12 @@
 import { ApphookOptionError } from '@apphook/core';
-import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import {
+  nativeDriverConnection,
+  type SqlExecutor,
+  SqlTokenStore,
+  type SqlTokenStoreOptions,
+} from '@apphook/mikro-orm';
 import type { MikroORM } from '@mikro-orm/core';
+import { assertSqliteDriver } from './driver-check.js';
 
 export interface SqliteStoreOptions extends SqlTokenStoreOptions {
   /**
@@ -76,6 +82,7 @@ export class SqliteStore extends SqlTokenStore {
 
   constructor(orm: MikroORM, options: SqliteStoreOptions = {}) {
     super(FAMILY, orm, options);
+    assertSqliteDriver(orm, FAMILY.name);
     if (options.wal !== undefined && typeof options.wal !== 'boolean') {
       throw new ApphookOptionError(`[${FAMILY.name}] wal must be true or false, got ${String(options.wal)}`);
     }
@@ -167,11 +174,9 @@ export class SqliteStore extends SqlTokenStore {
   }
 
   private async connect(): Promise<void> {
-    const connection = this.orm.em.getConnection('write') as unknown as {
-      getNativeClient?: () => Promise<unknown>;
-    };
-    const native =
-      typeof connection.getNativeClient === 'function' ? await connection.getNativeClient() : null;
+    const native = await nativeDriverConnection(this.orm);
+    // MikroORM 6 while its one connection is in a transaction: reads go through the ORM until it is free.
+    if (native === undefined) return;
     if (!isSqliteHandle(native)) {
       // Another SQLite driver (libSQL, node:sqlite): reads go through the ORM, without the data_version skip.
       this.ready = true;
