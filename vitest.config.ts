@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { anchorPath, mikroOrm6Specifier } from './packages/mikro-orm6-suite/src/mikro-orm6-resolve.mjs';
 
 // Tests resolve workspace packages to their TypeScript source through the
 // `@apphook/source` export condition: `pnpm test` needs no build step. No 'import' here: Vite adds
@@ -6,14 +7,42 @@ import { defineConfig } from 'vitest/config';
 // (Express 5's router then gets is-promise's ESM namespace instead of the function).
 const conditions = ['@apphook/source', 'module', 'node', 'development|production'];
 
+// The MikroORM 6 suites: the same workspace sources, with their `@mikro-orm/*` imports resolved to that
+// package's own MikroORM 6 (the workspace default is 7).
+const mikroOrm6Tests = 'packages/mikro-orm6-suite/test/**/*.test.ts';
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'mikro-orm 7',
+          include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', mikroOrm6Tests],
+        },
+      },
+      {
+        extends: true,
+        plugins: [
+          {
+            name: 'apphook:mikro-orm6',
+            enforce: 'pre',
+            async resolveId(source, importer, options) {
+              const redirected = mikroOrm6Specifier(source, importer);
+              if (!redirected) return null;
+              return this.resolve(redirected, anchorPath, { ...options, skipSelf: true });
+            },
+          },
+        ],
+        test: { name: 'mikro-orm 6', include: [mikroOrm6Tests] },
+      },
+    ],
   },
 });

@@ -25,7 +25,10 @@ export default defineConfig({
       },
       {
         text: 'Stores',
-        items: [{ text: 'Choosing and setting up a store', link: '/stores' }],
+        items: [
+          { text: 'Choosing and setting up a store', link: '/stores' },
+          { text: 'MikroORM 6 and 7', link: '/mikro-orm-versions' },
+        ],
       },
       {
         text: 'Push channels',

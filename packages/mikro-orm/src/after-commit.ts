@@ -9,6 +9,7 @@ import {
 } from '@apphook/core';
 import type { EntityManager, EventSubscriber, MikroORM, TransactionEventArgs } from '@mikro-orm/core';
 import { type BeforeCommitHook, CommitQueues } from './commit-queues.js';
+import { untrackedSavepoint } from './orm-compat.js';
 
 // A symbol from the global registry, so a second copy of this package still recognises the subscriber.
 const BRAND = Symbol.for('@apphook/mikro-orm:after-commit');
@@ -38,6 +39,9 @@ function unwindTo(queue: CommitQueues, level: number): void {
  * MikroORM's MySQL/MariaDB connection releases a savepoint without dispatching any event (7.2.1), so a level
  * may be closed silently: every event unwinds the levels above its own first, treating them as released,
  * which is what the database did.
+ *
+ * MikroORM 6 dispatches no event for savepoints at all: a savepoint gets its level when the first hook is
+ * queued in it, and closes it when knex settles it (`untrackedSavepoint` in orm-compat.ts).
  */
 export class AfterCommitSubscriber implements EventSubscriber {
   readonly [BRAND] = true;
@@ -55,7 +59,7 @@ export class AfterCommitSubscriber implements EventSubscriber {
   enqueue(em: EntityManager, hook: AfterCommitHook, options?: AfterCommitOptions): boolean {
     const transaction = em.getTransactionContext<Transaction>();
     if (!transaction) return false;
-    const frame = this.frames.get(transaction);
+    const frame = this.frameOf(transaction);
     if (!frame) throw unknownTransaction();
     // Savepoints above this level were released silently (MySQL): their hooks come down first, keeping order.
     unwindTo(frame.queue, frame.level);
@@ -69,8 +73,7 @@ export class AfterCommitSubscriber implements EventSubscriber {
    * already committing): then the caller does the work at once.
    */
   enqueueBefore(em: EntityManager, hook: BeforeCommitHook, options?: AfterCommitOptions): boolean {
-    const transaction = em.getTransactionContext<Transaction>();
-    const frame = transaction && this.frames.get(transaction);
+    const frame = this.frameOfEm(em);
     if (!frame) return false;
     unwindTo(frame.queue, frame.level);
     return frame.queue.addBefore(hook, options);
@@ -78,7 +81,7 @@ export class AfterCommitSubscriber implements EventSubscriber {
 
   /** Records `key` on the transaction `em` is in; `false` when it is in none this subscriber knows. */
   mark(em: EntityManager, key: string): boolean {
-    const frame = this.frameOf(em);
+    const frame = this.frameOfEm(em);
     if (!frame) return false;
     unwindTo(frame.queue, frame.level);
     frame.queue.mark(key);
@@ -86,15 +89,15 @@ export class AfterCommitSubscriber implements EventSubscriber {
   }
 
   isMarked(em: EntityManager, key: string): boolean {
-    const frame = this.frameOf(em);
+    const frame = this.frameOfEm(em);
     if (!frame) return false;
     unwindTo(frame.queue, frame.level);
     return frame.queue.isMarked(key);
   }
 
-  private frameOf(em: EntityManager): Frame | undefined {
+  private frameOfEm(em: EntityManager): Frame | undefined {
     const transaction = em.getTransactionContext<Transaction>();
-    return transaction && this.frames.get(transaction);
+    return transaction && this.frameOf(transaction);
   }
 
   async beforeTransactionCommit(args: TransactionEventArgs): Promise<void> {
@@ -160,31 +163,55 @@ export class AfterCommitSubscriber implements EventSubscriber {
 
   /** Bookkeeping of a commit or release; returns the hooks to run now (only for a root commit). */
   private closeCommitted(args: TransactionEventArgs): AfterCommitHook[] {
-    const transaction = args.transaction;
-    const frame = transaction && this.frames.get(transaction);
-    if (!transaction || !frame) return [];
-    this.frames.delete(transaction);
-    const { queue, level } = frame;
-    if (level > 1) {
-      // A released savepoint hands its hooks to its parent: they run only if the root commits (G1, G2).
-      unwindTo(queue, level - 1);
-      return [];
-    }
-    unwindTo(queue, 1);
-    return queue.commit();
+    return args.transaction ? this.close(args.transaction, 'released') : [];
   }
 
   afterTransactionRollback(args: TransactionEventArgs): void {
-    const transaction = args.transaction;
-    const frame = transaction && this.frames.get(transaction);
-    if (!transaction || !frame) return;
+    if (args.transaction) this.close(args.transaction, 'rolledBack');
+  }
+
+  /** Closes the level of `transaction`; returns the hooks to run now (only for a committed root). */
+  private close(transaction: Transaction, outcome: 'released' | 'rolledBack'): AfterCommitHook[] {
+    const frame = this.frames.get(transaction);
+    if (!frame) return [];
     this.frames.delete(transaction);
+    const { queue, level } = frame;
+    if (outcome === 'released') {
+      // A released savepoint hands its hooks to its parent: they run only if the root commits (G1, G2).
+      unwindTo(queue, level > 1 ? level - 1 : 1);
+      return level > 1 ? [] : queue.commit();
+    }
     // A rolled-back savepoint drops its hooks, with those of savepoints released into it; a rolled-back root
     // drops the whole queue (G2).
-    if (frame.level > 1 && frame.queue.depth >= frame.level) {
-      unwindTo(frame.queue, frame.level);
-      frame.queue.rollback();
+    if (level > 1 && queue.depth >= level) {
+      unwindTo(queue, level);
+      queue.rollback();
     }
+    return [];
+  }
+
+  /**
+   * The level of `transaction`. A MikroORM 6 savepoint has none until a hook is queued in it: then it opens
+   * one above its parent's (found the same way) and closes it when knex releases or rolls it back.
+   */
+  private frameOf(transaction: Transaction): Frame | undefined {
+    const known = this.frames.get(transaction);
+    if (known) return known;
+    const savepoint = untrackedSavepoint(transaction);
+    const parent = savepoint && this.frameOf(savepoint.parent as Transaction);
+    if (!savepoint || !parent) return undefined;
+    unwindTo(parent.queue, parent.level);
+    parent.queue.begin();
+    const frame = { queue: parent.queue, level: parent.level + 1 };
+    this.frames.set(transaction, frame);
+    void savepoint.outcome.then((outcome) => {
+      try {
+        this.close(transaction, outcome);
+      } catch (error) {
+        this.report(error);
+      }
+    });
+    return frame;
   }
 }
 

@@ -6,6 +6,15 @@ export {
   registerAfterCommit,
 } from './after-commit.js';
 export type { BeforeCommitHook } from './commit-queues.js';
+export {
+  driverConnectionOptions,
+  driverName,
+  nativeDriverConnection,
+  type SavepointOutcome,
+  sqlLayer,
+  type UntrackedSavepoint,
+  untrackedSavepoint,
+} from './orm-compat.js';
 export { isConnectionError, isMissingTableError, isRetryableError } from './sql-errors.js';
 export {
   type SqlExecutor,

@@ -21,7 +21,8 @@ export interface MarkChangedTarget {
 
 export interface WatchEntitiesOptions {
   /** Entities whose inserts, updates and deletes (and collection changes) mark the scope changed. */
-  entities: readonly EntityName[];
+  // biome-ignore lint/suspicious/noExplicitAny: MikroORM 6's EntityName has no default type argument; 7's is any.
+  entities: readonly EntityName<any>[];
   /**
    * The reloader to notify: `reloader.markChanged(em)` runs inside the flush's transaction, so the version is
    * bumped there and, after the commit, the notifier publishes and this process rebuilds, as if your code had

@@ -1,5 +1,11 @@
 import { ApphookError, ApphookOptionError, type HintListener, type Subscription } from '@apphook/core';
-import { beforeCommit, type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import {
+  beforeCommit,
+  driverConnectionOptions,
+  type SqlExecutor,
+  SqlTokenStore,
+  type SqlTokenStoreOptions,
+} from '@apphook/mikro-orm';
 import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import type pg from 'pg';
 import { ListenConnection, type ListenStats } from './listen-connection.js';
@@ -160,8 +166,8 @@ export function postgresStore(orm: MikroORM, options?: PostgresStoreOptions): Po
  * such as `ssl`), for the LISTEN connection.
  */
 export function pgConfigFromOrm(orm: MikroORM): pg.ClientConfig {
-  const connection = orm.em.getConnection() as unknown as { getConnectionOptions(): Record<string, unknown> };
-  const base = connection.getConnectionOptions();
+  // MikroORM 6 (knex) and 7 (kysely) both answer this; the difference is handled in @apphook/mikro-orm.
+  const base = driverConnectionOptions(orm);
   const driverOptions = orm.config.get('driverOptions') as Record<string, unknown> | undefined;
   const extra =
     driverOptions && typeof driverOptions === 'object' && !('connection' in driverOptions)

@@ -1,4 +1,5 @@
 import { ApphookError } from '@apphook/core';
+import { nativeDriverConnection } from '@apphook/mikro-orm';
 import type { MikroORM, Options } from '@mikro-orm/core';
 
 /**
@@ -46,10 +47,10 @@ export class SnapshotOrm {
     } as Options;
     const orm = await Orm.init(options);
     // Read only, as PostgreSQL's and MySQL's snapshots are: a write through a build's EntityManager fails.
-    const native = (await orm.em.getConnection().getNativeClient()) as {
-      pragma?: (source: string) => unknown;
-    };
-    native.pragma?.('query_only = ON');
+    const native = (await nativeDriverConnection(orm)) as
+      | { pragma?: (source: string) => unknown }
+      | undefined;
+    native?.pragma?.('query_only = ON');
     if (this.closed) {
       await orm.close(true);
       throw new ApphookError('E_STATE', '[apphook/sqlite] the store was closed while a snapshot opened');

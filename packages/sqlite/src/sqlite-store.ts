@@ -1,7 +1,13 @@
 import { dirname, resolve } from 'node:path';
 import { ApphookError, ApphookOptionError } from '@apphook/core';
-import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
+import {
+  nativeDriverConnection,
+  type SqlExecutor,
+  SqlTokenStore,
+  type SqlTokenStoreOptions,
+} from '@apphook/mikro-orm';
 import type { EntityManager, MikroORM, TransactionOptions } from '@mikro-orm/core';
+import { assertSqliteDriver } from './driver-check.js';
 import { SnapshotOrm } from './snapshot-orm.js';
 
 export interface SqliteStoreOptions extends SqlTokenStoreOptions {
@@ -79,6 +85,7 @@ export class SqliteStore extends SqlTokenStore {
 
   constructor(orm: MikroORM, options: SqliteStoreOptions = {}) {
     super(FAMILY, orm, options);
+    assertSqliteDriver(orm, FAMILY.name);
     if (options.wal !== undefined && typeof options.wal !== 'boolean') {
       throw new ApphookOptionError(`[${FAMILY.name}] wal must be true or false, got ${String(options.wal)}`);
     }
@@ -212,11 +219,9 @@ export class SqliteStore extends SqlTokenStore {
   }
 
   private async connect(): Promise<void> {
-    const connection = this.orm.em.getConnection('write') as unknown as {
-      getNativeClient?: () => Promise<unknown>;
-    };
-    const native =
-      typeof connection.getNativeClient === 'function' ? await connection.getNativeClient() : null;
+    const native = await nativeDriverConnection(this.orm);
+    // MikroORM 6 while its one connection is in a transaction: reads go through the ORM until it is free.
+    if (native === undefined) return;
     if (!isSqliteHandle(native)) {
       // Another SQLite driver (libSQL, node:sqlite): reads go through the ORM, without the data_version skip.
       this.ready = true;

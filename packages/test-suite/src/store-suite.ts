@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@apphook/core';
 import { defineApphookToken, registerAfterCommit } from '@apphook/mikro-orm';
-import { type EntityManager, EntitySchema } from '@mikro-orm/core';
+import { type EntityManager, EntitySchema, type MikroORM } from '@mikro-orm/core';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { requireService } from './services.js';
 import { storeSuiteBasics } from './store-suite-basics.js';
@@ -57,8 +57,7 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     beforeAll(async () => {
       const orm = await options.createOrm(entities);
       // The migration step users run: the schema generator creates the token table from the entity.
-      await orm.schema.drop();
-      await orm.schema.create();
+      await recreateSchema(orm);
       const logger: Logger = {
         warn() {},
         error: (_message, meta) => context.hookErrors.push(meta?.error),
@@ -79,4 +78,12 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     storeSuiteSnapshot(context);
     storeSuiteMistakes(context);
   });
+}
+
+/** `orm.schema.drop()` then `create()`; MikroORM 6 names them `dropSchema()` and `createSchema()`. */
+async function recreateSchema(orm: MikroORM): Promise<void> {
+  const schema = orm.schema as unknown as Record<string, (() => Promise<void>) | undefined>;
+  const run = (name: string, v6: string) => (schema[name] ?? schema[v6])!.call(schema);
+  await run('drop', 'dropSchema');
+  await run('create', 'createSchema');
 }
