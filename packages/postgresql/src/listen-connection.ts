@@ -17,6 +17,9 @@ import {
   poolerError,
   unreachableError,
 } from './listen-messages.js';
+import { type ListenConnectionOptions, type ListenState, type ListenStats, NEXT } from './listen-types.js';
+
+export type { ListenConnectionOptions, ListenState, ListenStats } from './listen-types.js';
 
 /*
  * The LISTEN connection is a small state machine. Its invariants, checked by `check()` at every transition
@@ -39,54 +42,6 @@ import {
  * I4 In idle and after close nothing is open: no client, no timer, no heartbeat, no attempt.
  * I5 Listeners hear down() once per outage and resync() once when LISTEN works again (G9).
  */
-export type ListenState = 'idle' | 'connecting' | 'listening' | 'lost' | 'closed';
-
-const NEXT: Record<ListenState, readonly ListenState[]> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['listening', 'lost', 'idle', 'closed'],
-  listening: ['lost', 'idle', 'closed'],
-  lost: ['connecting', 'idle', 'closed'],
-  closed: [],
-};
-
-export interface ListenConnectionOptions {
-  /** How to connect: the same settings the ORM uses (see `pgConfigFromOrm`). */
-  connection: pg.ClientConfig;
-  /** The NOTIFY channel. */
-  channel: string;
-  /**
-   * A `SELECT 1` every this many ms notices a connection that died silently (a NAT or firewall dropping it);
-   * connecting and LISTEN must answer within the same time.
-   * @default 15000
-   */
-  heartbeatMs?: number;
-  /**
-   * How long to wait for the self-test notification after LISTEN; if it never arrives (a pooler in transaction
-   * mode), push is reported unavailable once and reloaders poll.
-   * @default 3000
-   */
-  selfTestTimeoutMs?: number;
-  /** First reconnect delay; doubles up to `reconnectMaxMs`. @default 250 */
-  reconnectBaseMs?: number;
-  /** @default 10000 */
-  reconnectMaxMs?: number;
-  /** Payloads longer than this are ignored and counted (G10). @default 1024 */
-  maxPayloadBytes?: number;
-  logger?: Logger | false;
-}
-
-export interface ListenStats {
-  /** `true` while LISTEN is active and its notifications arrive. */
-  listening: boolean;
-  /** Where the state machine is: `idle`, `connecting`, `listening`, `lost` or `closed`. */
-  state: ListenState;
-  notifications: number;
-  ignored: number;
-  reconnects: number;
-  /** `false` when the self-test showed that LISTEN cannot work through this connection. */
-  pushAvailable: boolean;
-}
-
 type Client = InstanceType<typeof pg.Client>;
 
 /** One connection attempt: its client, and whether the subscribe() calls that started it wait for it. */
