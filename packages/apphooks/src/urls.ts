@@ -1,4 +1,4 @@
-import { ApphookError } from '@apphook/core';
+import { ApphookError, type Binding } from '@apphook/core';
 import type { ApphookBuild } from './apphook-build.js';
 import { buildOf, requestBuild, tagRequest } from './build-registry.js';
 import type { HasRoutes, Reverser, UrlArgsFor, UrlName } from './url-types.js';
@@ -32,17 +32,19 @@ export interface Urls<Apps extends readonly HasRoutes[] = readonly HasRoutes[]> 
  * (G4). In a job worker pass the `callbackBinding` (its `current` is the build itself).
  */
 export function urlsOf<Apps extends readonly HasRoutes[] = readonly HasRoutes[]>(
-  binding: ServedBinding,
+  binding: ServedBinding | Binding<unknown>,
 ): Urls<Apps> {
+  // Every binding package exposes `current` (ExposedBinding); the `Binding` contract type does not say so.
+  const served = () => (binding as Partial<ServedBinding>).current;
   const current = (): ApphookBuild<Apps> => {
-    const served = binding.current;
-    if (served === undefined) {
+    const now = served();
+    if (now === undefined) {
       throw new ApphookError(
         'E_STATE',
         '[apphook/apphooks] no build serves yet: reverse URLs once reloader.start() has resolved',
       );
     }
-    const build = buildOf(served);
+    const build = buildOf(now);
     if (!build) {
       throw new ApphookError(
         'E_STATE',
@@ -64,7 +66,8 @@ export function urlsOf<Apps extends readonly HasRoutes[] = readonly HasRoutes[]>
       return (current() as Reverser<Apps>).url(name, ...args);
     },
     get version() {
-      return binding.current === undefined ? undefined : buildOf(binding.current)?.version;
+      const now = served();
+      return now === undefined ? undefined : buildOf(now)?.version;
     },
   };
 }

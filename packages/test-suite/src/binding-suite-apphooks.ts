@@ -140,7 +140,7 @@ export function runApphookSuite(options: ApphookSuiteOptions): void {
       },
     });
     cleanups.push(() => app.close());
-    urls = urlsOf(app.binding as unknown as { current: unknown });
+    urls = urlsOf(app.binding);
     const store = suiteStore({ push: true });
     const reloader = createReloader({
       store,
