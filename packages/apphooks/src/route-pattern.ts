@@ -32,7 +32,9 @@ export interface ParsedPattern {
   params: string[];
 }
 
-const LITERAL = /^[A-Za-z0-9._~!$&'()*+,;=@-]+$/;
+// Unreserved URL characters only: path-to-regexp (Express 5, Koa) gives ( ) { } * + ? ! meaning, and frameworks
+// differ on whether they match a literal against the encoded or the decoded path.
+const LITERAL = /^[A-Za-z0-9._~-]+$/;
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** Parses a route pattern or a page path; throws `ApphookOptionError` saying what is allowed. */
@@ -56,11 +58,11 @@ export function parsePattern(pattern: string, what: string, allowParams = true):
       }
       params.push(name);
       segments.push({ param: true, name });
-    } else if (LITERAL.test(part) && !part.includes('*')) {
+    } else if (LITERAL.test(part)) {
       segments.push({ param: false, text: part });
     } else {
       throw new ApphookOptionError(
-        `[apphook/apphooks] ${what} ${JSON.stringify(pattern)} has the segment ${JSON.stringify(part)}: use literal segments${allowParams ? " and whole-segment parameters ':name'" : ''} (no wildcards, optional or regex parameters, which each framework writes differently)`,
+        `[apphook/apphooks] ${what} ${JSON.stringify(pattern)} has the segment ${JSON.stringify(part)}: use literal segments of [A-Za-z0-9._~-]${allowParams ? " and whole-segment parameters ':name'" : ''} (no wildcards, optional or regex parameters, which each framework writes differently)`,
       );
     }
   }

@@ -106,7 +106,17 @@ describe('reverse URLs', () => {
   });
 
   it('refuses patterns that frameworks write differently, at definition time', () => {
-    for (const pattern of ['/*', '/:slug?', '/:id(\\d+)', 'no-slash', '/a/:x/:x']) {
+    for (const pattern of [
+      '/*',
+      '/:slug?',
+      '/:id(\\d+)',
+      'no-slash',
+      '/a/:x/:x',
+      '/a(b)',
+      '/{x}',
+      '/über',
+      '/a+b',
+    ]) {
       expect(
         () => defineApp({ name: 'bad', routes: { r: pattern }, handlers: { r: () => '' } }),
         pattern,
