@@ -20,6 +20,7 @@ export default defineConfig({
           { text: 'Concepts and guarantees', link: '/concepts' },
           { text: 'Guarantees and how they are tested', link: '/guarantees' },
           { text: 'Transactions and afterCommit', link: '/transactions' },
+          { text: 'Apphooks and reverse URLs', link: '/apphooks' },
           { text: 'Moving from django CMS', link: '/django-cms' },
         ],
       },

@@ -9,7 +9,13 @@ import { freePort } from '../harness/servers.js';
 import { describeExit, repoRoot, run, start, tsxNodeArgs } from './processes.js';
 
 const demoScript = join(repoRoot, 'examples/pages-site/src/demo.ts');
-const steps = ['add page /pricing', 'rename /about to /about-us', 'remove /blog', 'a burst of 5 changes'];
+const steps = [
+  'add page /pricing',
+  'rename /about to /about-us',
+  'move blog /news to /journal',
+  'remove /blog',
+  'a burst of 5 changes',
+];
 
 /** The SQLite file the demo announces in its first line: `sqlite (/tmp/apphook-demo-XXXX/site.sqlite)`. */
 function tempFolder(output: string): string {

@@ -93,10 +93,12 @@ async function ensurePagesTable(orm: MikroORM, kind: DbKind, table: string): Pro
  * Reads the token and the pages in one read-only snapshot, so the returned version is exactly the one the pages
  * belong to. The end-to-end harness checks every build against what the database held at that version.
  */
-export async function readSnapshot(
+export async function readSnapshot<Extra = undefined>(
   db: Database,
   scope: string,
-): Promise<{ dataVersion: number; pages: Page[] }> {
+  /** More reads in the same snapshot (the apphooks' page attachments). */
+  extra?: (tx: SqlEntityManager) => Promise<Extra>,
+): Promise<{ dataVersion: number; pages: Page[]; extra: Extra | undefined }> {
   const em = db.orm.em.fork() as SqlEntityManager;
   const token = em.getPlatform().quoteIdentifier(db.config.tokenTable ?? 'apphook_token');
   return em.transactional(
@@ -106,7 +108,11 @@ export async function readSnapshot(
         [scope],
       );
       const pages = await tx.find(db.Page, {}, { orderBy: { path: 'asc' } });
-      return { dataVersion: Number(rows[0]?.version ?? 0), pages: pages.map((p) => ({ ...p })) };
+      return {
+        dataVersion: Number(rows[0]?.version ?? 0),
+        pages: pages.map((p) => ({ ...p })),
+        extra: await extra?.(tx),
+      };
     },
     db.config.kind === 'sqlite' ? {} : { isolationLevel: 'repeatable read', readOnly: true },
   );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DbConfig } from './db.js';
 import { openDatabase } from './db.js';
+import { type LinkWorker, seedBlog, startLinkWorker } from './demo-blog.js';
 import { spawnWorker, type WorkerHandle } from './spawn.js';
 import type { PageChange } from './writer.js';
 
@@ -67,10 +68,11 @@ const db: DbConfig = {
 const channelName = kind === 'postgres' ? 'Postgres NOTIFY' : args.redis ? 'Redis' : 'polling every 250 ms';
 
 const workers: WorkerHandle[] = [];
+let linkWorker: LinkWorker | undefined;
 let stopping = false;
 
 async function cleanup(): Promise<void> {
-  await Promise.allSettled(workers.map((w) => w.stop()));
+  await Promise.allSettled([...workers.map((w) => w.stop()), linkWorker?.stop()]);
   if (tempDir) rmSync(tempDir, { recursive: true, force: true });
 }
 
@@ -97,6 +99,7 @@ async function seed(): Promise<void> {
       em.create(database.Page, { path, title, body: `<p>${title}</p>` });
     }
     await em.flush();
+    await seedBlog(database);
   } finally {
     await database.close();
   }
@@ -204,9 +207,15 @@ async function main(): Promise<void> {
         ...(kind === 'postgres' || args.redis ? { mode: 'push' as const } : { mode: 'interval' as const }),
         intervalMs: 250,
         ...(args.redis ? { redisUrl: args.redis, redisChannel: 'apphook:demo' } : {}),
+        apphooks: true,
       }),
     ),
   );
+  linkWorker = await startLinkWorker(db, {
+    scope: 'demo',
+    mode: kind === 'postgres' ? 'push' : 'interval',
+    intervalMs: 250,
+  });
   workers.push(...started);
   console.log(
     `${green('✓')} ${workerCount} workers serve version ${workers[0]?.latest()?.version} ${dim(`(${(performance.now() - t0).toFixed(0)} ms)`)}\n`,
@@ -226,6 +235,20 @@ async function main(): Promise<void> {
       { '/about-us': 200, '/about': 404 },
     ),
   );
+  results.push(
+    await step(
+      'move blog /news to /journal',
+      [{ op: 'rename', path: '/news', title: 'Journal', newPath: '/journal' }],
+      { '/journal/hello-world': 200, '/news/hello-world': 404, '/sitemap.xml': 200 },
+    ),
+  );
+  await linkWorker.waitForVersion(results.at(-1)!.version, 15_000);
+  const { version: linkVersion, url: link } = linkWorker.link();
+  const linkOk = (await Promise.all(workers.map((w) => fetchStatus(w, link)))).every((s) => s === 200);
+  console.log(
+    `  ${linkOk ? green('✓') : red('✗')} job worker  links to ${bold(link)} from version ${linkVersion}  ${dim('(routed by every worker)')}`,
+  );
+  if (!linkOk) process.exitCode = 1;
   results.push(await step('remove /blog', [{ op: 'remove', path: '/blog' }], { '/blog': 404, '/': 200 }));
   results.push(
     await step(

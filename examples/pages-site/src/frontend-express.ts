@@ -2,15 +2,18 @@ import type { AddressInfo } from 'node:net';
 import { expressBinding } from '@apphook/express';
 import express from 'express';
 import { buildHeaders, type Frontend, renderPage, type SiteApi } from './frontend.js';
+import { attachedPaths, expressApphooks, linksOf } from './frontend-apphooks.js';
 import type { PageChange } from './writer.js';
 
 /** The site on Express 5: static routes, then the binding's middleware, then a 404. */
 export function expressFrontend(api: SiteApi): Frontend {
   const binding = expressBinding<express.Router>({
     rebuildRoutes: async ({ version }) => {
-      const { pages, info } = await api.snapshot(version);
+      const snapshot = await api.snapshot(version);
+      const { pages, info } = snapshot;
       const router = express.Router();
-      for (const page of pages) {
+      const attached = attachedPaths(snapshot);
+      for (const page of pages.filter((p) => !attached.has(p.path))) {
         router.get(page.path, (_req, res) => {
           res
             .set(buildHeaders(info))
@@ -18,6 +21,7 @@ export function expressFrontend(api: SiteApi): Frontend {
             .send(renderPage(page, info, api.name));
         });
       }
+      expressApphooks(router, snapshot);
       return router;
     },
   });
@@ -43,6 +47,11 @@ export function expressFrontend(api: SiteApi): Frontend {
     } catch (error) {
       res.status(400).json({ error: error instanceof Error ? error.message : String(error) });
     }
+  });
+  app.get('/__links', (req, res) => {
+    const links = linksOf(binding, req);
+    if (links) res.json(links);
+    else res.status(404).type('text').send('not found');
   });
   app.get('/admin', (_req, res) => {
     res.type('html').send(api.adminHtml());

@@ -1,4 +1,6 @@
+import type { ApphookBuild } from '@apphook/apphooks';
 import type { Binding } from '@apphook/core';
+import type { blog } from './blog-app.js';
 import type { Page } from './pages.js';
 import type { BuildInfo } from './site.js';
 import type { PageChange, WriteResult } from './writer.js';
@@ -7,6 +9,8 @@ import type { PageChange, WriteResult } from './writer.js';
 export interface Snapshot {
   pages: Page[];
   info: BuildInfo;
+  /** The apphooks of this version (the demo's blog), when the site serves them. */
+  apphooks?: ApphookBuild<readonly [typeof blog]>;
 }
 
 /** The framework-neutral part of the site that each HTTP front end serves. */

@@ -1,10 +1,12 @@
 import { createReloader, type Notifier, type Reloader, type ReloaderMode } from '@apphook/core';
 import type { EntityManager } from '@mikro-orm/core';
 import { adminPage } from './admin-page.js';
+import { apphooks } from './blog-app.js';
 import { type Database, type DbConfig, openDatabase, readSnapshot } from './db.js';
 import type { SiteApi } from './frontend.js';
 import { expressFrontend } from './frontend-express.js';
 import { fastifyFrontend } from './frontend-fastify.js';
+import { ensureAppsTable, readPageApps } from './page-apps.js';
 import { routeSetHash } from './pages.js';
 import { applyChange, type PageChange, type WriteResult } from './writer.js';
 
@@ -34,6 +36,8 @@ export interface SiteOptions {
   /** Rows for the admin page's status view (the demo fills it with every worker's state). */
   statusTable?(): unknown;
   logger?: false;
+  /** Serve the blog apphook: page attachments, `/sitemap.xml`, `/__links` (the demo turns it on). */
+  apphooks?: boolean;
 }
 
 /** What one build served: its label, the version its snapshot belonged to, and a hash of its routes. */
@@ -67,6 +71,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   const name = options.name ?? `pid ${process.pid}`;
   const scope = options.scope ?? 'default';
   const db = await openDatabase(options.db);
+  if (options.apphooks) await ensureAppsTable(db);
   const fail = new Set(options.failVersions ?? []);
   let redis: { quit(): Promise<unknown> } | undefined;
   let notifier: Notifier | undefined;
@@ -89,7 +94,11 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     async snapshot(version) {
       if (fail.has(version)) throw new Error(`fault injection: rebuildRoutes fails for version ${version}`);
       const started = performance.now();
-      const { dataVersion, pages } = await readSnapshot(db, scope);
+      const { dataVersion, pages, extra } = await readSnapshot(
+        db,
+        scope,
+        options.apphooks ? (tx) => readPageApps(db, tx) : undefined,
+      );
       const info: BuildInfo = {
         version,
         dataVersion,
@@ -100,7 +109,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
         at: Date.now(),
       };
       infos.set(version, info);
-      return { pages, info };
+      return { pages, info, ...(extra ? { apphooks: apphooks.build(extra, { version, scope }) } : {}) };
     },
     status: () => ({ name, pid: process.pid, build: latest, stats: reloader.stats() }),
     pages: () => db.orm.em.fork().find(db.Page, {}, { orderBy: { path: 'asc' } }),

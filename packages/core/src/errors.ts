@@ -24,7 +24,13 @@ export type ApphookErrorCode =
   /** A push message was malformed, oversized or forged; it was ignored. */
   | 'E_MESSAGE'
   /** The store rejected an operation for a reason not covered above. */
-  | 'E_STORE';
+  | 'E_STORE'
+  /** Apphooks: a reverse URL named a namespace or route that the served build does not have. */
+  | 'E_ROUTE'
+  /** Apphooks: a reverse URL's parameters are missing, unknown or not a non-empty string or number. */
+  | 'E_PARAM'
+  /** Apphooks: a page row cannot be mounted (unknown application, duplicate namespace, path collision). */
+  | 'E_PAGE';
 
 export interface ApphookErrorOptions {
   cause?: unknown;

@@ -1,5 +1,7 @@
+import { fastifyPlugin } from '@apphook/apphooks/fastify';
 import { fastifyBinding } from '@apphook/fastify';
 import { OUTER_HEADER, runBindingSuite } from '@apphook/test-suite/binding';
+import { runApphookSuite } from '@apphook/test-suite/binding-apphooks';
 import Fastify from 'fastify';
 
 runBindingSuite({
@@ -33,6 +35,21 @@ runBindingSuite({
         .code(404)
         .send({ statusCode: 404, error: 'Not Found', message: `${request.url} not found` });
     });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    return { url, binding, close: () => app.close() };
+  },
+});
+
+runApphookSuite({
+  name: 'fastify',
+  async createApp({ rebuildBuild, firstBuildWaitMs }) {
+    const binding = fastifyBinding({
+      firstBuildWaitMs,
+      rebuildRoutes: async (context) => fastifyPlugin(await rebuildBuild(context)),
+    });
+    const app = Fastify();
+    app.get('/static', async () => 'static');
+    app.register(binding.plugin);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     return { url, binding, close: () => app.close() };
   },

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { honoApp } from '@apphook/apphooks/hono';
 import { type BindingSuiteAppOptions, OUTER_HEADER, type RouteTable } from '@apphook/test-suite/binding';
+import type { ApphookSuiteAppOptions } from '@apphook/test-suite/binding-apphooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { type HonoBindingOptions, honoBinding } from '../src/index.js';
@@ -61,4 +63,16 @@ export async function listen(fetch: (request: Request) => Response | Promise<Res
         if ('closeAllConnections' in server) server.closeAllConnections();
       }),
   };
+}
+
+/** The app the apphooks part of the suite expects: /static, then the binding serving honoApp(build). */
+export async function createApphookSuiteApp({ rebuildBuild, firstBuildWaitMs }: ApphookSuiteAppOptions) {
+  const binding = honoBinding({
+    firstBuildWaitMs,
+    rebuildRoutes: async (context) => honoApp(await rebuildBuild(context)),
+  });
+  const app = new Hono();
+  app.get('/static', (c) => c.text('static'));
+  app.use(binding.middleware);
+  return { ...(await listen(app.fetch)), binding };
 }

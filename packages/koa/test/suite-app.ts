@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { koaRouter } from '@apphook/apphooks/koa';
 import { type BindingSuiteAppOptions, OUTER_HEADER, type RouteTable } from '@apphook/test-suite/binding';
+import type { ApphookSuiteAppOptions } from '@apphook/test-suite/binding-apphooks';
 import { Router } from '@koa/router';
 import Koa from 'koa';
 import { type KoaBindingOptions, koaBinding } from '../src/index.js';
@@ -72,4 +74,21 @@ export async function listen(app: Koa) {
         server.closeAllConnections();
       }),
   };
+}
+
+/** The app the apphooks part of the suite expects: /static, then the binding serving koaRouter(build). */
+export async function createApphookSuiteApp({ rebuildBuild, firstBuildWaitMs }: ApphookSuiteAppOptions) {
+  const binding = koaBinding({
+    firstBuildWaitMs,
+    rebuildRoutes: async (context) => koaRouter(await rebuildBuild(context)),
+  });
+  const app = new Koa();
+  const before = new Router();
+  before.get('/static', (ctx) => {
+    ctx.type = 'text/plain';
+    ctx.body = 'static';
+  });
+  app.use(before.routes());
+  app.use(binding.middleware);
+  return { ...(await listen(app)), binding };
 }

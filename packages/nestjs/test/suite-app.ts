@@ -1,3 +1,5 @@
+import { expressRouter } from '@apphook/apphooks/express';
+import { fastifyPlugin } from '@apphook/apphooks/fastify';
 import type { Binding } from '@apphook/core';
 import { expressBinding } from '@apphook/express';
 import { fastifyBinding } from '@apphook/fastify';
@@ -8,6 +10,7 @@ import {
   OUTER_HEADER,
   type RouteTable,
 } from '@apphook/test-suite/binding';
+import type { ApphookSuiteAppOptions } from '@apphook/test-suite/binding-apphooks';
 import { type ArgumentsHost, Catch, Controller, Get, Module, NotFoundException } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import express from 'express';
@@ -86,6 +89,30 @@ export function nestSuiteApp(platform: PlatformName) {
       next();
     });
     app.useGlobalFilters(new AfterFilter(app.getHttpAdapter()));
+    const url = await listenNest(app);
+    return { url, binding, close: () => app.close() };
+  };
+}
+
+/** The app the apphooks part of the suite expects: the static controller, then the binding serving the build. */
+export function nestApphookSuiteApp(platform: PlatformName) {
+  return async ({ rebuildBuild, firstBuildWaitMs }: ApphookSuiteAppOptions): Promise<BindingSuiteApp> => {
+    // One application description, the platform's glue: expressRouter(build) or fastifyPlugin(build).
+    const binding: Binding<unknown> =
+      platform === 'express'
+        ? expressBinding({
+            firstBuildWaitMs,
+            rebuildRoutes: async (context) => expressRouter(await rebuildBuild(context)),
+          })
+        : fastifyBinding({
+            firstBuildWaitMs,
+            rebuildRoutes: async (context) => fastifyPlugin(await rebuildBuild(context)),
+          });
+
+    @Module({ imports: [ApphookModule.forRoot({ binding })], controllers: [StaticController] })
+    class ApphookSuiteModule {}
+
+    const app = await createNest(platform, ApphookSuiteModule);
     const url = await listenNest(app);
     return { url, binding, close: () => app.close() };
   };
