@@ -3,7 +3,9 @@ import type { ChannelResult } from '../channels/run-channels.js';
 import type { HotPathResult } from '../hot-path/run-hot-path.js';
 import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
+import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
+import { microSection, stormComparison } from './sections.js';
 import type { Target } from './targets.js';
 
 export interface BenchSettings {
@@ -15,6 +17,7 @@ export interface BenchSettings {
     roundsPerProcess: number;
     connections: number;
   };
+  micro: { routes: number; rounds: number; timeMs: number };
   channels: {
     workers: number;
     routes: number;
@@ -34,6 +37,7 @@ export interface BenchResults {
   durationS: number;
   targets: Target[];
   hotPath?: HotPathResult;
+  micro?: MicroResult;
   channels?: ChannelResult[];
   scale?: ScaleResult;
   problems: string[];
@@ -43,11 +47,12 @@ export interface BenchResults {
 const STATUS: Record<Target['status'], string> = {
   met: '✅ met',
   missed: '❌ missed',
+  inconclusive: '🟡 inconclusive',
   'not measured': '⚪ not measured',
 };
 const DB_LABEL: Record<string, string> = { postgres: 'PostgreSQL', sqlite: 'SQLite', mysql: 'MySQL' };
 
-function table(head: string[], rows: string[][]): string {
+export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -94,8 +99,9 @@ function hotPathSection(hot: HotPathResult): string {
     '## 1. Hot-path overhead',
     '',
     `One Express app serving ${o.routes} routes read from a database table; each variant is a server process of its own, loaded by autocannon (${o.connections} connections) from the bench process. ` +
+      `Placement: ${hot.placement ?? 'not pinned'}. ` +
       `Variants alternate: ${o.rounds} round${o.rounds > 1 ? 's' : ''} of ${o.durationS} s each (the order rotates every round), on server processes started afresh every ${o.roundsPerProcess > 1 ? `${o.roundsPerProcess} rounds` : 'round'}${o.warmupRequests > 0 ? ` and warmed up with ${whole(o.warmupRequests)} requests` : ''}. req/s is the median over rounds (min–max in brackets); ` +
-      'the ratio to bare is the median of each round’s ratio to the bare router of the same round (min–max in brackets); latency is the median of the rounds’ percentiles; ' +
+      'the ratio to bare is the median of each round’s ratio to the bare router of the same round, with a 95 % bootstrap confidence interval of that median; server CPU is the server process’s user + system time per request (its own `process.cpuUsage()`), and its ratio is bare’s over the variant’s, per round; latency is the median of the rounds’ percentiles; ' +
       'DB queries/s counts token reads (a counting wrapper around the store, or the naive middleware’s SELECTs).',
   ];
   for (const db of [...new Set(hot.rows.map((r) => r.db))]) {
@@ -105,18 +111,27 @@ function hotPathSection(hot: HotPathResult): string {
       `### ${DB_LABEL[db]}`,
       '',
       table(
-        ['variant', 'req/s', 'p50 ms', 'p99 ms', 'ratio to bare', 'DB queries/s'],
+        [
+          'variant',
+          'req/s',
+          'p50 ms',
+          'p99 ms',
+          'ratio to bare [95 % CI]',
+          'server CPU µs/req',
+          'CPU ratio to bare [95 % CI]',
+          'DB queries/s',
+        ],
         rows.map((r) =>
           r.skipped
-            ? [r.label, `not measured: ${r.skipped}`, '', '', '', '']
+            ? [r.label, `not measured: ${r.skipped}`, '', '', '', '', '', '']
             : [
                 r.label + (r.channel ? ` (${r.channel})` : ''),
                 `${whole(r.reqPerSec)} (${whole(r.reqPerSecMin)}–${whole(r.reqPerSecMax)})`,
                 fixed(r.p50, 1),
                 fixed(r.p99, 1),
-                r.variant === 'bare'
-                  ? '1'
-                  : `${fixed(r.ratioToBare, 3)} (${fixed(r.ratioToBareMin, 2)}–${fixed(r.ratioToBareMax, 2)})`,
+                r.variant === 'bare' ? '1' : `${fixed(r.ratioToBare, 3)} ${interval(r.ratioToBareCI)}`,
+                fixed(r.cpuUsPerRequest, 1),
+                r.variant === 'bare' ? '1' : `${fixed(r.cpuRatioToBare, 3)} ${interval(r.cpuRatioToBareCI)}`,
                 fixed(r.queriesPerSec, 1),
               ],
         ),
@@ -126,6 +141,8 @@ function hotPathSection(hot: HotPathResult): string {
   return parts.join('\n');
 }
 
+const interval = (c: [number, number] | undefined) => (c ? `[${fixed(c[0], 3)}–${fixed(c[1], 3)}]` : '');
+
 function channelSections(channels: ChannelResult[], s: BenchSettings['channels']): string {
   const skipped = (c: ChannelResult) => `not measured: ${c.skipped}`;
   const measuredProp = channels.filter((c) => c.group.propagation);
@@ -133,7 +150,7 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
   return [
     '## 2. Propagation',
     '',
-    `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process. The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ` +
+    `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process; the push channels again with 2 workers (one per core: rebuilds do not queue behind each other, so the push delay itself shows). The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ` +
       'for each commit, the time from its commit (an after-commit hook in the writer) until every worker reported serving it or a later version (IPC, same clock). ' +
       '"each worker" is every (commit, worker) pair; "all started rebuilding" is until every worker had begun the rebuild that serves the commit (hint delivery, store read and waiting for a rebuild in progress, without the rebuild itself); ' +
       'the rebuild columns are the workers’ own build durations (snapshot read, router build) in the same window.',
@@ -152,9 +169,10 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
       ],
       measuredProp.map((c) => {
         const p = c.propagation;
-        if (!p) return [c.group.label, c.skipped ? skipped(c) : 'not measured', '', '', '', '', '', '', ''];
+        const label = `${c.group.label}, ${c.workers} workers`;
+        if (!p) return [label, c.skipped ? skipped(c) : 'not measured', '', '', '', '', '', '', ''];
         return [
-          c.group.label,
+          label,
           String(p.commits),
           fixed(p.allWorkers.p50, 1),
           fixed(p.allWorkers.p99, 1),
@@ -194,6 +212,8 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
         ];
       }),
     ),
+    '',
+    stormComparison(channels),
     '',
     '## 4. Idle cost',
     '',
@@ -260,6 +280,7 @@ export function renderMarkdown(r: BenchResults): string {
     targetsSection(r.targets),
   ];
   if (r.hotPath) parts.push('', hotPathSection(r.hotPath));
+  if (r.micro) parts.push('', microSection(r.micro));
   if (r.channels) parts.push('', channelSections(r.channels, r.settings.channels));
   if (r.scale) parts.push('', scaleSection(r.scale));
   if (r.problems.length) {
