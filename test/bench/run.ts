@@ -17,6 +17,7 @@ import type { DbKind } from '@apphook/example-pages-site/db';
 import { isCI, reachable, services } from '@apphook/test-suite/services';
 import { CHANNEL_GROUPS, TWO_WORKER_GROUPS } from './channels/groups.js';
 import { type ChannelResult, runChannelGroup } from './channels/run-channels.js';
+import { runFanOut } from './fan-out/run-fan-out.js';
 import { runHotPath } from './hot-path/run-hot-path.js';
 import { describeEnvironment } from './lib/environment.js';
 import { runMicro } from './micro/run-micro.js';
@@ -72,6 +73,7 @@ const settings: BenchSettings = quick
       quick,
       hotPath: { routes: 200, rounds: 1, durationS: 1, roundsPerProcess: 1, connections: 32 },
       micro: { routes: 200, rounds: 1, timeMs: 50 },
+      fanOut: { reloaders: 40, processes: 2, commits: 3, tenants: 50 },
       channels: {
         workers: 3,
         routes: 50,
@@ -90,6 +92,7 @@ const settings: BenchSettings = quick
       // shared machine lands on every variant alike and the per-round ratios give a confidence interval.
       hotPath: { routes: 200, rounds: 12, durationS: 1, roundsPerProcess: 4, connections: 32 },
       micro: { routes: 200, rounds: 7, timeMs: 400 },
+      fanOut: { reloaders: 1000, processes: 4, commits: 30, tenants: 1000 },
       channels: {
         workers: 8,
         routes: 50,
@@ -237,6 +240,17 @@ if (only.includes('channels')) {
         });
       }
     }
+  });
+}
+
+if (only.includes('fan-out')) {
+  await guarded('6. fan-out and tenants', async () => {
+    if (!postgres) {
+      notes.push('fan-out and tenants: not measured, PostgreSQL is not reachable');
+      return;
+    }
+    results.fanOut = await runFanOut({ ...settings.fanOut, redisUrl: redis, log });
+    problems.push(...results.fanOut.problems);
   });
 }
 

@@ -1,11 +1,12 @@
 /** Renders a run as docs/benchmarks.md: machine and versions, the targets, then one table per section. */
 import type { ChannelResult } from '../channels/run-channels.js';
+import type { FanOutResult } from '../fan-out/run-fan-out.js';
 import type { HotPathResult } from '../hot-path/run-hot-path.js';
 import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
-import { microSection, stormComparison } from './sections.js';
+import { fanOutSection, microSection, stormComparison } from './sections.js';
 import type { Target } from './targets.js';
 
 export interface BenchSettings {
@@ -18,6 +19,7 @@ export interface BenchSettings {
     connections: number;
   };
   micro: { routes: number; rounds: number; timeMs: number };
+  fanOut: { reloaders: number; processes: number; commits: number; tenants: number };
   channels: {
     workers: number;
     routes: number;
@@ -38,6 +40,7 @@ export interface BenchResults {
   targets: Target[];
   hotPath?: HotPathResult;
   micro?: MicroResult;
+  fanOut?: FanOutResult;
   channels?: ChannelResult[];
   scale?: ScaleResult;
   problems: string[];
@@ -282,6 +285,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.hotPath) parts.push('', hotPathSection(r.hotPath));
   if (r.micro) parts.push('', microSection(r.micro));
   if (r.channels) parts.push('', channelSections(r.channels, r.settings.channels));
+  if (r.fanOut) parts.push('', fanOutSection(r.fanOut));
   if (r.scale) parts.push('', scaleSection(r.scale));
   if (r.problems.length) {
     parts.push('', '## Problems in this run', '', ...r.problems.map((p) => `- ${p}`));

@@ -2,6 +2,7 @@
 
 import { STORM_BASELINE } from '../channels/groups.js';
 import type { ChannelResult } from '../channels/run-channels.js';
+import type { FanOutResult } from '../fan-out/run-fan-out.js';
 import { fixed, whole } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import { table } from './markdown.js';
@@ -73,4 +74,77 @@ export function stormComparison(channels: ChannelResult[]): string {
       }),
     ),
   ].join('\n');
+}
+
+export function fanOutSection(f: FanOutResult): string {
+  const o = f.options;
+  const parts = [
+    '## 6. Fan-out and tenants (PostgreSQL)',
+    '',
+    `Fan-out: ${whole(o.reloaders)} reloaders of one scope, spread over ${o.processes} processes; each process has one store (one connection pool and, for LISTEN, one listening connection) and, for Redis, one notifier (one subscriber connection) shared by its reloaders, whose builds are a constant (this measures delivery, not a router build). ` +
+      `The writer commits ${o.commits} changes 200–400 ms apart; for each, the time from its commit until every reloader served it (wall clock, shared by the processes).`,
+    '',
+    table(
+      [
+        'channel',
+        'reloaders',
+        'processes',
+        'commits',
+        'all reloaders p50 ms',
+        'p99 ms',
+        'max ms',
+        'each reloader p50 / p99 ms',
+        'start of one process’s reloaders, ms',
+      ],
+      f.rows.map((r) =>
+        r.skipped
+          ? [r.channel, `not measured: ${r.skipped}`, '', '', '', '', '', '', '']
+          : [
+              r.channel,
+              whole(r.reloaders),
+              String(r.processes),
+              String(r.commits),
+              fixed(r.allReloaders.p50, 1),
+              fixed(r.allReloaders.p99, 1),
+              fixed(r.allReloaders.max, 1),
+              `${fixed(r.eachReloader.p50, 1)} / ${fixed(r.eachReloader.p99, 1)}`,
+              fixed(r.startMs, 0),
+            ],
+      ),
+    ),
+  ];
+  const t = f.tenants;
+  if (t) {
+    parts.push(
+      '',
+      `Tenants: ${whole(t.scopes)} scopes in one process, one reloader each, sharing one Postgres store and its one LISTEN connection. ` +
+        'Heap is what the reloaders hold after their first builds (full GC, less the heap before the first was created); one commit in one scope, then builds counted in every scope.',
+      '',
+      table(
+        [
+          'scopes',
+          'start all, ms',
+          'heap MB',
+          'heap per scope KB',
+          'process RSS MB',
+          'rebuilt in the changed scope',
+          'rebuilt in the other scopes',
+          'commit to served, ms',
+        ],
+        [
+          [
+            whole(t.scopes),
+            fixed(t.startMs, 0),
+            fixed(t.heapMb, 1),
+            fixed(t.heapKbPerScope, 1),
+            fixed(t.rssMb, 0),
+            String(t.rebuiltInScope),
+            String(t.rebuiltElsewhere),
+            fixed(t.propagationMs, 1),
+          ],
+        ],
+      ),
+    );
+  }
+  return parts.join('\n');
 }
