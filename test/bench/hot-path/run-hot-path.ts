@@ -121,7 +121,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   // The load generator (autocannon, in this process) on core 0, the server under load on core 1: neither
   // steals the other's core, so a server's throughput is its own CPU's. Other processes on the machine still
   // share both cores; the A/A control shows what that costs.
-  const pin = options.pin && cores >= 2 && pinProcess(process.pid, '0');
+  const pin = options.pin && cores >= 2 && pinProcess(process.pid, `0-${cores - 1}`);
   const placement = pin
     ? `server processes pinned to core 1, the load generator (this process) to core 0 (taskset), ${cores} cores`
     : `not pinned (${options.pin ? (cores < 2 ? 'one core' : 'taskset missing or refused') : 'pinning off'}), ${cores} cores`;
@@ -151,12 +151,17 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
           // Fresh processes every few rounds: two identical Node processes can settle at throughputs far apart
           // (JIT, placement), so a variant measured in one process only would carry that process's luck.
           set++;
+          // Servers start on every core (a forked child inherits this process's affinity), then move to core 1.
+          if (pin) pinProcess(process.pid, `0-${cores - 1}`);
           const servers = await startServers(kind, db.config, db.tag, options.redisUrl, skipped, problems, {
             profile: options.profileDir
               ? (v) => join(options.profileDir!, `${kind}-${v}-${set}.cpuprofile`)
               : undefined,
           });
-          if (pin) for (const server of servers.values()) pinProcess(server.process.pid!, '1');
+          if (pin) {
+            for (const server of servers.values()) pinProcess(server.process.pid!, '1');
+            pinProcess(process.pid, '0');
+          }
           try {
             for (const [variant, server] of servers) {
               if (server.info.channel) channels.set(variant, server.info.channel);
@@ -276,7 +281,10 @@ async function startServers(
         const execArgv = profile
           ? ['--cpu-prof', `--cpu-prof-dir=${dirname(profile)}`, `--cpu-prof-name=${basename(profile)}`]
           : [];
-        servers.set(variant, await startChild<HotPathServerInfo>(serverPath, config, { execArgv }));
+        servers.set(
+          variant,
+          await startChild<HotPathServerInfo>(serverPath, config, { execArgv, startTimeoutMs: 180_000 }),
+        );
       } catch (error) {
         const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
         skipped.set(variant, message);
