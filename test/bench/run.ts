@@ -15,15 +15,17 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DbKind } from '@apphook/example-pages-site/db';
 import { isCI, reachable, services } from '@apphook/test-suite/services';
-import { CHANNEL_GROUPS } from './channels/groups.js';
+import { CHANNEL_GROUPS, TWO_WORKER_GROUPS } from './channels/groups.js';
 import { type ChannelResult, runChannelGroup } from './channels/run-channels.js';
+import { runFanOut } from './fan-out/run-fan-out.js';
 import { runHotPath } from './hot-path/run-hot-path.js';
 import { describeEnvironment } from './lib/environment.js';
+import { runMicro } from './micro/run-micro.js';
 import { type BenchResults, type BenchSettings, renderMarkdown } from './report/markdown.js';
 import { evaluateTargets } from './report/targets.js';
 import { runScale } from './scale/run-scale.js';
 
-const SECTIONS = ['hot-path', 'channels', 'scale'] as const;
+const SECTIONS = ['hot-path', 'micro', 'channels', 'fan-out', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -32,13 +34,18 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     only: { type: 'string' },
     render: { type: 'string' },
+    db: { type: 'string' },
+    profile: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: true,
 });
 
 if (args.help) {
-  console.log('pnpm bench [--quick] [--out DIR] [--only hot-path,channels,scale] [--render results.json]');
+  console.log(
+    'pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,fan-out,scale] [--db postgres|sqlite] [--profile DIR] [--no-pin] [--render results.json]',
+  );
   process.exit(0);
 }
 
@@ -65,6 +72,8 @@ const settings: BenchSettings = quick
   ? {
       quick,
       hotPath: { routes: 200, rounds: 1, durationS: 1, roundsPerProcess: 1, connections: 32 },
+      micro: { routes: 200, rounds: 1, timeMs: 50 },
+      fanOut: { reloaders: 40, processes: 2, commits: 3, tenants: 50 },
       channels: {
         workers: 3,
         routes: 50,
@@ -79,8 +88,11 @@ const settings: BenchSettings = quick
     }
   : {
       quick,
-      // 8 s per variant in 4 rounds on 2 sets of processes: what fits the 10-minute budget on 2 busy cores.
-      hotPath: { routes: 200, rounds: 4, durationS: 2, roundsPerProcess: 2, connections: 32 },
+      // 12 one-second rounds per variant on 3 sets of processes: many short interleaved rounds, so drift on a
+      // shared machine lands on every variant alike and the per-round ratios give a confidence interval.
+      hotPath: { routes: 200, rounds: 12, durationS: 1, roundsPerProcess: 4, connections: 32 },
+      micro: { routes: 200, rounds: 7, timeMs: 400 },
+      fanOut: { reloaders: 1000, processes: 4, commits: 30, tenants: 1000 },
       channels: {
         workers: 8,
         routes: 50,
@@ -102,7 +114,8 @@ const outDir = args.out
     : join(repoRoot, 'docs');
 
 // A run that hangs is breakage: stop it with a message instead of letting CI time out.
-const watchdogMs = quick ? 240_000 : 900_000;
+// Generous: a busy shared machine runs everything several times slower (the quick run takes 2 minutes on a quiet one).
+const watchdogMs = quick ? 600_000 : 2_700_000;
 let section = 'start';
 const watchdog = setTimeout(() => {
   console.error(`\n[bench] still running after ${watchdogMs / 1000} s (in ${section}); giving up`);
@@ -143,7 +156,16 @@ const results: BenchResults = {
   notes,
 };
 
-const dbs: DbKind[] = postgres ? ['postgres', 'sqlite'] : ['sqlite'];
+/** Extra reloader options for the channel workers, by name (an option a newer core may have), e.g. '{"minRebuildIntervalMs":50}'. */
+const reloaderOptions = process.env.APPHOOK_BENCH_RELOADER_OPTIONS
+  ? (JSON.parse(process.env.APPHOOK_BENCH_RELOADER_OPTIONS) as Record<string, unknown>)
+  : undefined;
+if (reloaderOptions)
+  notes.push(`channel workers ran with APPHOOK_BENCH_RELOADER_OPTIONS=${JSON.stringify(reloaderOptions)}`);
+
+const dbs: DbKind[] = (postgres ? ['postgres', 'sqlite'] : ['sqlite']).filter(
+  (db): db is DbKind => !args.db || args.db.split(',').includes(db),
+) as DbKind[];
 
 async function guarded(name: string, run: () => Promise<void>): Promise<void> {
   section = name;
@@ -167,6 +189,8 @@ if (only.includes('hot-path')) {
       ...settings.hotPath,
       // The quick run has one round per variant: a smoke test, not a measurement worth warming up for.
       warmupRequests: quick ? 0 : 2000,
+      pin: !args['no-pin'],
+      profileDir: args.profile ? resolve(process.env.INIT_CWD ?? process.cwd(), args.profile) : undefined,
       redisUrl: redis,
       log,
     });
@@ -174,11 +198,18 @@ if (only.includes('hot-path')) {
   });
 }
 
+if (only.includes('micro')) {
+  await guarded('1b. per-request cost, in-process', async () => {
+    results.micro = await runMicro({ ...settings.micro, log });
+    problems.push(...results.micro.problems);
+  });
+}
+
 if (only.includes('channels')) {
   await guarded('2-4. propagation, storm and idle cost', async () => {
     const channels: ChannelResult[] = [];
     results.channels = channels;
-    for (const group of CHANNEL_GROUPS) {
+    for (const group of [...CHANNEL_GROUPS, ...TWO_WORKER_GROUPS]) {
       if (group.db === 'postgres' && !postgres) {
         channels.push({ group, workers: 0, skipped: 'PostgreSQL is not reachable', reloaderErrors: {} });
         continue;
@@ -186,7 +217,12 @@ if (only.includes('channels')) {
       section = `channels: ${group.id}`;
       const t = performance.now();
       try {
-        const result = await runChannelGroup(group, { ...settings.channels, redisUrl: redis, log });
+        const result = await runChannelGroup(group, {
+          ...settings.channels,
+          reloaderOptions,
+          redisUrl: redis,
+          log,
+        });
         log(`  ${group.id.padEnd(12)} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
         for (const [phase, { count, first }] of Object.entries(result.reloaderErrors)) {
           const line = `${group.id}: workers reported ${count} reloader error(s) in phase '${phase}', first: ${first}`;
@@ -199,12 +235,23 @@ if (only.includes('channels')) {
         problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
         channels.push({
           group,
-          workers: settings.channels.workers,
+          workers: group.workers ?? settings.channels.workers,
           skipped: 'failed (see problems)',
           reloaderErrors: {},
         });
       }
     }
+  });
+}
+
+if (only.includes('fan-out')) {
+  await guarded('6. fan-out and tenants', async () => {
+    if (!postgres) {
+      notes.push('fan-out and tenants: not measured, PostgreSQL is not reachable');
+      return;
+    }
+    results.fanOut = await runFanOut({ ...settings.fanOut, redisUrl: redis, log });
+    problems.push(...results.fanOut.problems);
   });
 }
 
@@ -217,11 +264,19 @@ if (only.includes('scale')) {
 
 environment.machine.loadAverageEnd = Math.round(os.loadavg()[0]! * 100) / 100;
 results.durationS = Math.round((performance.now() - started) / 100) / 10;
-results.targets = evaluateTargets(results.hotPath, results.channels, environment.machine);
+results.targets = evaluateTargets(
+  results.hotPath,
+  results.micro,
+  results.channels,
+  results.scale,
+  environment.machine,
+);
 
 console.log('== targets (measured in this run)');
 for (const t of results.targets) {
-  const mark = t.status === 'met' ? 'met   ' : t.status === 'missed' ? 'MISSED' : 'n/a   ';
+  const mark = { met: 'met   ', missed: 'MISSED', inconclusive: 'unsure', 'not measured': 'n/a   ' }[
+    t.status
+  ];
   console.log(`  ${mark} ${t.target}: ${t.measured} (${t.bound})${t.note ? `\n         ${t.note}` : ''}`);
 }
 

@@ -38,6 +38,11 @@ export interface SiteOptions {
   logger?: false;
   /** Serve the blog apphook: page attachments, `/sitemap.xml`, `/__links` (the demo turns it on). */
   apphooks?: boolean;
+  /**
+   * More `createReloader` options, passed through as given (the benchmarks try options by name, for example
+   * `APPHOOK_BENCH_RELOADER_OPTIONS='{"minRebuildIntervalMs":50}'`, before every checkout knows them).
+   */
+  reloaderOptions?: Record<string, unknown>;
 }
 
 /** What one build served: its label, the version its snapshot belonged to, and a hash of its routes. */
@@ -130,6 +135,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     retryBaseMs: 100,
     retryMaxMs: 1000,
     ...(options.logger === false ? { logger: false as const } : {}),
+    ...options.reloaderOptions,
   });
   reloader.on('reload', ({ to }) => {
     const info = infos.get(to);

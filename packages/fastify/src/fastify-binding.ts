@@ -23,6 +23,7 @@ import type {
 import { Build, closeQuietly, type DynamicRoutesPlugin, type FastifyBuild } from './fastify-build.js';
 import { freshInstance } from './fresh-instance.js';
 import { Handover } from './handover.js';
+import { lightFastifyBinding } from './light-binding.js';
 
 export interface FastifyBindingOptions extends FirstBuildOptions {
   /**
@@ -40,6 +41,15 @@ export interface FastifyBindingOptions extends FirstBuildOptions {
    * @default { logger: false } with `request.log` and `request.id` taken from the app's request
    */
   instanceOptions?: FastifyServerOptions;
+  /**
+   * How a build is served. `'instance'`: a fresh Fastify instance per build, with everything a plugin can do
+   * (nested plugins, decorators, instance hooks, its own error handler and parsers). `'light'`: a route table
+   * served by the app's own request and reply: routes with their `onRequest`, `preValidation` and `preHandler`
+   * hooks and `schema` only (compiled on first use), the app's parsers, hooks and error handler; a build costs
+   * about what Express's does (10,000 routes: see docs/benchmarks.md). The plugin gets the route methods only.
+   * @default 'instance'
+   */
+  routing?: 'instance' | 'light';
   /**
    * Where background problems (a swapped-out instance whose `onClose` hook threw) are logged.
    * @default console (warn and error only)
@@ -87,6 +97,12 @@ export function fastifyBinding(options: FastifyBindingOptions): FastifyBinding {
   if (!options || typeof options !== 'object') {
     throw new ApphookOptionError(`[${NAME}] fastifyBinding needs an options object: { rebuildRoutes }`);
   }
+  if (options.routing !== undefined && options.routing !== 'instance' && options.routing !== 'light') {
+    throw new ApphookOptionError(
+      `[${NAME}] routing must be 'instance' or 'light', got ${describeValue(options.routing)}`,
+    );
+  }
+  if (options.routing === 'light') return lightFastifyBinding(options);
   const { firstBuildWaitMs, retryAfter } = resolveFirstBuildOptions(NAME, options);
   if (
     options.instanceOptions !== undefined &&

@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
+import { batchPreReady } from './batched-pre-ready.js';
 import { closeQuietly, type DynamicRoutesPlugin } from './fastify-build.js';
 import type { Handover } from './handover.js';
 
@@ -32,6 +33,7 @@ export async function freshInstance(
     return503OnClosing: false,
     routerOptions: { ...routerOptions, defaultRoute: handover.defaultRoute },
   });
+  batchPreReady(instance);
   try {
     await instance.register(plugin as FastifyPluginCallback, { prefix });
     await instance.ready();

@@ -16,6 +16,10 @@ export interface ChannelGroup {
   storm: boolean;
   /** The convergence targets apply to push channels only. */
   pushTarget: boolean;
+  /** Worker count when not the run's default (the 2-worker propagation runs). */
+  workers?: number;
+  /** Measure idle reads (default true). */
+  idle?: boolean;
 }
 
 export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
@@ -89,3 +93,20 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     pushTarget: false,
   },
 ];
+
+/**
+ * Propagation again with 2 workers: one per core, so rebuilds do not queue for CPU behind each other and the
+ * push delay itself shows against the 20 ms + one rebuild target.
+ */
+export const TWO_WORKER_GROUPS: readonly ChannelGroup[] = CHANNEL_GROUPS.filter((g) => g.pushTarget).map(
+  (g) => ({
+    ...g,
+    id: `${g.id}-2w`,
+    workers: 2,
+    storm: false,
+    idle: false,
+  }),
+);
+
+/** The interval group whose storm commit rate a push storm is compared with (the writer is not slowed by it). */
+export const STORM_BASELINE = 'poll-1s';

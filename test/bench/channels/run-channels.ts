@@ -22,6 +22,8 @@ export interface ChannelOptions {
   stormCommits: number;
   /** The storm stops early after this long (a CPU-bound machine), and says how many commits it made. */
   stormMaxMs: number;
+  /** Extra createReloader options for the workers (APPHOOK_BENCH_RELOADER_OPTIONS), passed through as given. */
+  reloaderOptions?: Record<string, unknown> | undefined;
   redisUrl: string | undefined;
   log(line: string): void;
 }
@@ -114,7 +116,8 @@ async function readStats(workers: readonly WorkerHandle[]): Promise<ReloaderStat
 }
 
 export async function runChannelGroup(group: ChannelGroup, options: ChannelOptions): Promise<ChannelResult> {
-  const result: ChannelResult = { group, workers: options.workers, reloaderErrors: {} };
+  const workerCount = group.workers ?? options.workers;
+  const result: ChannelResult = { group, workers: workerCount, reloaderErrors: {} };
   if (group.redis && !options.redisUrl) {
     result.skipped = 'Redis is not reachable';
     return result;
@@ -125,7 +128,7 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
   let writer: Writer | undefined;
   try {
     const started = await Promise.allSettled(
-      Array.from({ length: options.workers }, (_, i) =>
+      Array.from({ length: workerCount }, (_, i) =>
         spawnWorker({
           name: `${group.id} ${i + 1}`,
           db: db.config,
@@ -133,6 +136,7 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
           mode: group.mode,
           ...(group.intervalMs ? { intervalMs: group.intervalMs } : {}),
           safetyIntervalMs: options.safetyIntervalMs,
+          ...(options.reloaderOptions ? { reloaderOptions: options.reloaderOptions } : {}),
           ...(group.redis ? { redisUrl: options.redisUrl, redisChannel } : {}),
         }),
       ),
@@ -155,29 +159,31 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
     );
 
     // --- idle ------------------------------------------------------------------------------------------
-    const before = await readStats(workers);
-    const t0 = performance.now();
-    await sleep(options.idleS * 1000);
-    const after = await readStats(workers);
-    const windowS = (performance.now() - t0) / 1000;
-    const reads = after.reduce((n, s, i) => n + s.reads - before[i]!.reads, 0);
-    result.idle = {
-      windowS: round(windowS, 2),
-      reads,
-      readsPerSec: round(reads / windowS, 2),
-      readsPerWorkerPerSec: round(reads / windowS / workers.length, 3),
-      ...(group.mode !== 'interval'
-        ? {
-            readsPerWorkerPerSafetyInterval: round(
-              reads / workers.length / (windowS / (options.safetyIntervalMs / 1000)),
-              2,
-            ),
-          }
-        : {}),
-    };
-    options.log(
-      `  ${group.id.padEnd(12)} idle: ${reads} token reads by ${workers.length} workers in ${windowS.toFixed(1)} s`,
-    );
+    if (group.idle !== false) {
+      const before = await readStats(workers);
+      const t0 = performance.now();
+      await sleep(options.idleS * 1000);
+      const after = await readStats(workers);
+      const windowS = (performance.now() - t0) / 1000;
+      const reads = after.reduce((n, s, i) => n + s.reads - before[i]!.reads, 0);
+      result.idle = {
+        windowS: round(windowS, 2),
+        reads,
+        readsPerSec: round(reads / windowS, 2),
+        readsPerWorkerPerSec: round(reads / windowS / workers.length, 3),
+        ...(group.mode !== 'interval'
+          ? {
+              readsPerWorkerPerSafetyInterval: round(
+                reads / workers.length / (windowS / (options.safetyIntervalMs / 1000)),
+                2,
+              ),
+            }
+          : {}),
+      };
+      options.log(
+        `  ${group.id.padEnd(12)} idle: ${reads} token reads by ${workers.length} workers in ${windowS.toFixed(1)} s`,
+      );
+    }
 
     const waitAll = (version: number, timeoutMs: number) =>
       Promise.all(workers.map((w) => w.waitForVersion(version, timeoutMs)));

@@ -115,6 +115,11 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
     info: { port: (server.address() as AddressInfo).port, routes, channel },
     methods: {
       queries: () => queries(),
+      /** This process's CPU time so far (user + system), in microseconds. */
+      cpu: () => {
+        const usage = process.cpuUsage();
+        return usage.user + usage.system;
+      },
     },
     async close() {
       server.closeAllConnections();

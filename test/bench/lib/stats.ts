@@ -55,3 +55,47 @@ export function round(value: number, digits = 2): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A small seeded PRNG (mulberry32), so a report's confidence intervals reproduce from its numbers. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Percentile bootstrap confidence interval of the median: resample the values with replacement, take each
+ * resample's median, and return the `(1 - level) / 2` and `(1 + level) / 2` quantiles of those medians.
+ * `[NaN, NaN]` for fewer than 3 values (an interval from one or two rounds means nothing).
+ */
+export function medianCI(values: readonly number[], level = 0.95, resamples = 4000): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length < 3) return [Number.NaN, Number.NaN];
+  const next = random(0x5eed ^ finite.length);
+  const medians: number[] = [];
+  const sample = new Array<number>(finite.length);
+  for (let i = 0; i < resamples; i++) {
+    for (let j = 0; j < finite.length; j++) sample[j] = finite[Math.floor(next() * finite.length)]!;
+    medians.push(median(sample));
+  }
+  medians.sort((a, b) => a - b);
+  const at = (q: number) =>
+    medians[Math.min(medians.length - 1, Math.max(0, Math.floor(q * medians.length)))]!;
+  return [at((1 - level) / 2), at((1 + level) / 2)];
+}
+
+/** Where a target `bound` lies against a confidence interval for "at least bound": met, missed or inconclusive. */
+export function verdictAtLeast(
+  interval: readonly [number, number],
+  bound: number,
+): 'met' | 'missed' | 'inconclusive' {
+  if (!Number.isFinite(interval[0]) || !Number.isFinite(interval[1])) return 'inconclusive';
+  if (interval[0] >= bound) return 'met';
+  if (interval[1] < bound) return 'missed';
+  return 'inconclusive';
+}

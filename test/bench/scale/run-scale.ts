@@ -8,7 +8,7 @@ import type { BindingName, ScaleChildConfig, ScaleRow } from './scale-child.js';
 
 const childPath = fileURLToPath(new URL('./scale-child.ts', import.meta.url));
 
-export const BINDINGS: readonly BindingName[] = ['express', 'fastify', 'koa', 'hono'];
+export const BINDINGS: readonly BindingName[] = ['express', 'fastify', 'fastify-light', 'koa', 'hono'];
 
 export interface ScaleOptions {
   sizes: number[];

@@ -11,7 +11,7 @@ import { type Binding, createReloader, memoryStore } from '@apphook/core';
 import { serveChild } from '../lib/child.js';
 import { distribution, round } from '../lib/stats.js';
 
-export type BindingName = 'express' | 'fastify' | 'koa' | 'hono';
+export type BindingName = 'express' | 'fastify' | 'fastify-light' | 'koa' | 'hono';
 
 export interface ScaleChildConfig {
   binding: BindingName;
@@ -65,10 +65,11 @@ async function mount(name: BindingName, rows: () => Row[]): Promise<Mounted> {
     app.use(binding.middleware);
     return listen(binding, http.createServer(app));
   }
-  if (name === 'fastify') {
+  if (name === 'fastify' || name === 'fastify-light') {
     const { default: Fastify } = await import('fastify');
     const { fastifyBinding } = await import('@apphook/fastify');
     const binding = fastifyBinding({
+      routing: name === 'fastify' ? 'instance' : 'light',
       rebuildRoutes: () => {
         const snapshot = rows();
         return async (app) => {

@@ -1,0 +1,112 @@
+import {
+  ApphookError,
+  ApphookOptionError,
+  createBindingCore,
+  NOT_READY_MESSAGE,
+  type RebuildRoutes,
+  resolveFirstBuildOptions,
+} from '@apphook/core';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type {
+  FastifyBinding,
+  FastifyBindingOptions,
+  FastifyBindingPluginOptions,
+} from './fastify-binding.js';
+import type { FastifyBuild } from './fastify-build.js';
+import { LightTable } from './light-table.js';
+
+const NAME = 'apphook/fastify';
+
+/**
+ * `fastifyBinding({ routing: 'light' })`: each build is a route table (light-table.ts) served by the app's wildcard
+ * route with the app's request and reply; a swap replaces one reference (G6). `current.instance` is the app.
+ */
+export function lightFastifyBinding(options: FastifyBindingOptions): FastifyBinding {
+  const { firstBuildWaitMs, retryAfter } = resolveFirstBuildOptions(NAME, options);
+  let app: FastifyInstance | undefined;
+  let prefix: string | undefined;
+
+  const core = createBindingCore<LightTable>({
+    name: NAME,
+    rebuildRoutes: options.rebuildRoutes as unknown as RebuildRoutes<LightTable>,
+    async prepare(built, context) {
+      if (typeof built !== 'function') {
+        throw new ApphookError(
+          'E_REBUILD',
+          `[${NAME}] rebuildRoutes must return a Fastify plugin, async (app) => { app.get(...) }, got ${typeof built} for version ${context.version}`,
+        );
+      }
+      return LightTable.build(built as never);
+    },
+  });
+
+  const dispatch = (table: LightTable | undefined, request: FastifyRequest, reply: FastifyReply): void => {
+    if (table === undefined) {
+      reply
+        .code(503)
+        .header('retry-after', retryAfter)
+        .type('text/plain; charset=utf-8')
+        .send(NOT_READY_MESSAGE);
+      return;
+    }
+    const url = request.url;
+    const query = url.indexOf('?');
+    const path = (query < 0 ? url : url.slice(0, query)).slice(prefix?.length ?? 0) || '/';
+    if (!table.serve(request, reply, path)) reply.callNotFound();
+  };
+
+  function handler(request: FastifyRequest, reply: FastifyReply): void {
+    const acquired = core.acquire(firstBuildWaitMs);
+    if (acquired instanceof Promise) {
+      acquired.then(
+        (table) => dispatch(table, request, reply),
+        (error: unknown) => reply.send(error),
+      );
+      return;
+    }
+    dispatch(acquired, request, reply);
+  }
+
+  const plugin: FastifyPluginAsync<FastifyBindingPluginOptions> = async (instance) => {
+    if (prefix !== undefined) {
+      throw new ApphookOptionError(
+        `[${NAME}] binding.plugin is already registered (prefix '${prefix}'); a binding serves one mount point: create one binding and reloader per mount`,
+      );
+    }
+    app = instance;
+    prefix = instance.prefix;
+    // The app parses bodies (its content-type parsers) before a dynamic route sees them.
+    const free = (url: string) =>
+      instance.supportedMethods.filter(
+        (method) => !instance.hasRoute({ method: method as HTTPMethods, url }),
+      );
+    const methods = free(`${prefix}/*`);
+    if (methods.length > 0) instance.route({ method: methods as HTTPMethods[], url: '/*', handler });
+    const rootMethods = prefix === '' ? [] : free(prefix);
+    if (rootMethods.length > 0) {
+      instance.route({
+        method: rootMethods as HTTPMethods[],
+        url: '/',
+        prefixTrailingSlash: 'no-slash',
+        handler,
+      });
+    }
+  };
+
+  const view = (table: LightTable | undefined): FastifyBuild | undefined =>
+    table && { instance: app as FastifyInstance, prefix: prefix ?? '', plugin: table.plugin };
+
+  return {
+    rebuild: (context) => core.binding.rebuild(context) as never,
+    swap: (routes, info) => core.binding.swap(routes as unknown as LightTable, info),
+    attach: (link) => core.binding.attach?.(link),
+    detach: (link) => core.binding.detach?.(link),
+    plugin,
+    get current() {
+      return view(core.current);
+    },
+    get version() {
+      return core.version;
+    },
+  };
+}
