@@ -7,6 +7,7 @@ import type {
   TokenStore,
   Version,
 } from './contracts.js';
+import { buildEnded, buildStarted, errorReported, hintReceived } from './diagnostics.js';
 import { Emitter } from './emitter.js';
 import { ApphookError, ApphookRebuildError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -66,6 +67,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   private readonly counters = { checks: 0, reads: 0, reloads: 0, failures: 0, hints: 0 };
   private lastCheckAt: number | undefined;
   private lastReloadAt: number | undefined;
+  private lastBuildMs: number | undefined;
+  private lastError: ReloaderStats['lastError'];
 
   constructor(options: ReloaderOptions<R, Tx>, resolved: ResolvedOptions) {
     this.opts = resolved;
@@ -116,6 +119,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       channelsHealthy: this.channelsDown.size === 0,
       lastCheckAt: this.lastCheckAt,
       lastReloadAt: this.lastReloadAt,
+      lastBuildMs: this.lastBuildMs,
+      lastError: this.lastError,
     };
   }
 
@@ -317,6 +322,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     this.buildAbort = controller;
     const started = performance.now();
     const from = this.served;
+    const trace = buildStarted(this.scope, version, from);
     const routes = await raceTimeout(
       Promise.resolve().then(() =>
         this.binding.rebuild({ version, scope: this.scope, signal: controller.signal, previous: from }),
@@ -325,10 +331,12 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       `rebuildRoutes for version ${version} took over ${this.opts.rebuildTimeoutMs} ms (rebuildTimeoutMs)`,
       controller.signal,
     ).catch((error: unknown) => {
+      buildEnded(trace, error);
       // Tell a still-running rebuildRoutes to give up; its late result is ignored.
       if (!controller.signal.aborted) controller.abort(error);
       throw error;
     });
+    buildEnded(trace);
     if (this.state === 'stopped') return;
     if (this.served !== undefined && version <= this.served) return;
     this.binding.swap(routes, { version, scope: this.scope });
@@ -337,6 +345,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     this.counters.reloads++;
     this.lastReloadAt = Date.now();
     const durationMs = performance.now() - started;
+    this.lastBuildMs = durationMs;
     this.settleWaiters(version);
     for (const wake of this.readyWaiters.splice(0)) wake();
     this.events.emit('reload', { scope: this.scope, from, to: version, durationMs });
@@ -423,6 +432,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
         // A hint only ever triggers a coalesced read; it never sets a version (G10).
         if (scope !== this.scope || this.state === 'stopped') return;
         this.counters.hints++;
+        hintReceived(this.scope);
         void this.reads.fresh();
       },
       resync: () => {
@@ -481,6 +491,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
             `[apphook/core] scope '${this.scope}': ${message ?? phase}`,
           );
     this.logger.warn(wrapped.message, { scope: this.scope, phase });
+    this.lastError = { phase, code: wrapped.code, message: wrapped.message, at: Date.now() };
+    errorReported({ scope: this.scope, phase, error: wrapped });
     this.events.emit('error', { scope: this.scope, phase, error: wrapped });
   }
 }
