@@ -1,7 +1,9 @@
 import { createReloader, type Notifier, type Reloader, type ReloaderMode } from '@apphook/core';
 import type { EntityManager } from '@mikro-orm/core';
+import type { Redis } from 'ioredis';
 import { adminPage } from './admin-page.js';
 import { type Database, type DbConfig, openDatabase, readSnapshot } from './db.js';
+import { announceSite, type SiteFleetConfig } from './fleet.js';
 import type { SiteApi } from './frontend.js';
 import { expressFrontend } from './frontend-express.js';
 import { fastifyFrontend } from './frontend-fastify.js';
@@ -34,6 +36,8 @@ export interface SiteOptions {
   /** Rows for the admin page's status view (the demo fills it with every worker's state). */
   statusTable?(): unknown;
   logger?: false;
+  /** Announce this worker to the fleet view (G13). */
+  fleet?: SiteFleetConfig;
 }
 
 /** What one build served: its label, the version its snapshot belonged to, and a hash of its routes. */
@@ -68,7 +72,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   const scope = options.scope ?? 'default';
   const db = await openDatabase(options.db);
   const fail = new Set(options.failVersions ?? []);
-  let redis: { quit(): Promise<unknown> } | undefined;
+  let redis: Redis | undefined;
   let notifier: Notifier | undefined;
   if (options.redisUrl) {
     const { Redis } = await import('ioredis');
@@ -132,6 +136,9 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   });
 
   await reloader.start();
+  const announcer = options.fleet
+    ? await announceSite(reloader as Reloader<unknown, never>, name, db.orm, redis, options.fleet)
+    : undefined;
   const host = options.host ?? '127.0.0.1';
   const server = await frontend.listen(options.port ?? 0, host);
   const port = server.port;
@@ -145,6 +152,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     current: () => latest,
     change: (change) => applyChange(db, reloader, change),
     async close() {
+      await announcer?.stop(); // departure first: the fleet view drops this worker at once
       await server.close();
       await reloader.stop();
       await redis?.quit().catch(() => {});
