@@ -3,8 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, run } from '@apphook/cli';
-import { callbackBinding, createReloader, memoryStore } from '@apphook/core';
-import { announce, type FleetBackend } from '@apphook/fleet';
+import {
+  callbackBinding,
+  createReloader,
+  type MemoryTransaction,
+  memoryStore,
+  type Reloader,
+} from '@apphook/core';
+import { type Announcer, announce, type FleetBackend } from '@apphook/fleet';
 import { redisFleetBackend } from '@apphook/fleet/redis';
 import { sqlFleetBackend } from '@apphook/fleet/sql';
 import { requireService, services } from '@apphook/test-suite/services';
@@ -20,7 +26,7 @@ function io() {
 /** Two announcing reloaders on `backend`; one of them fails to build version 1. */
 async function fleetOf(backend: FleetBackend, scope: string) {
   const store = memoryStore({ logger: false });
-  const started = [];
+  const started: Array<{ reloader: Reloader<unknown, MemoryTransaction>; announcer: Announcer }> = [];
   for (const name of ['web-1', 'web-2']) {
     const reloader = createReloader({
       store,

@@ -1,12 +1,7 @@
 import { callbackBinding, createReloader, memoryStore } from '@apphook/core';
 import { instrumentReloader } from '@apphook/opentelemetry';
 import { SpanStatusCode } from '@opentelemetry/api';
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 
