@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DbConfig } from './db.js';
 import { openDatabase } from './db.js';
+import { demoFleetEndpoint } from './demo-fleet.js';
 import { spawnWorker, type WorkerHandle } from './spawn.js';
 import type { PageChange } from './writer.js';
 
@@ -152,7 +153,9 @@ async function step(
 async function keepRunning(): Promise<void> {
   const port = Number(args.port);
   let next = 0;
+  const fleet = await demoFleetEndpoint(db, 'demo', args.redis);
   const server = http.createServer((req, res) => {
+    if (req.url === '/__fleet') return void fleet.serve(res);
     if (req.url === '/__workers') {
       res.setHeader('content-type', 'application/json');
       res.end(
@@ -204,6 +207,7 @@ async function main(): Promise<void> {
         ...(kind === 'postgres' || args.redis ? { mode: 'push' as const } : { mode: 'interval' as const }),
         intervalMs: 250,
         ...(args.redis ? { redisUrl: args.redis, redisChannel: 'apphook:demo' } : {}),
+        fleet: { heartbeatMs: 1000 }, // every worker announces what it serves (G13)
       }),
     ),
   );
