@@ -66,6 +66,8 @@ export function instrumentReloader(
   const duration = meter.createHistogram('apphook.build.duration', {
     description: 'Duration of rebuildRoutes calls',
     unit: 's',
+    // Seconds, not the SDK's default millisecond-sized buckets: builds take milliseconds to tens of seconds.
+    advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] },
   });
   const served = meter.createObservableGauge('apphook.version.served', { description: 'Version served' });
   const behind = meter.createObservableGauge('apphook.version.behind', {
