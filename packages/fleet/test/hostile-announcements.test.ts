@@ -87,6 +87,17 @@ describe('forged and malformed announcements (G13)', () => {
     backend.forge('site', 'bad id with spaces', valid(), 60_000);
     const error = await view.waitForFleet('site', 5, { timeoutMs: 200, pollMs: 20 }).catch((e: unknown) => e);
     expect((error as Error).name).toBe('FleetLagError');
+    // Negative control: a naive reader (JSON.parse, then version >= 5) would have counted both forgeries as serving 5.
+    const naive = (await backend.list('site', 100)).entries
+      .map((e) => {
+        try {
+          return JSON.parse(String(e.payload)) as { version: unknown };
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((a) => (a?.version as number) >= 5);
+    expect(naive).toHaveLength(2);
     const fleet = await view.fleet('site');
     expect(fleet.members.map((m) => m.name).sort()).toEqual(['forged', 'real']);
     expect(fleet.rejected.map((r) => r.reason).sort()).toEqual(
