@@ -52,6 +52,8 @@ export default defineConfig({
         text: 'Operations',
         items: [
           { text: 'Operations', link: '/operations' },
+          { text: 'Fleet view', link: '/operations#fleet-view-which-process-serves-what' },
+          { text: 'Metrics and tracing', link: '/operations#metrics-and-tracing' },
           { text: 'Troubleshooting', link: '/troubleshooting' },
           { text: 'Benchmarks', link: '/benchmarks' },
         ],

@@ -80,6 +80,11 @@ describe.skipIf(!requireChromium())('the demo admin page', () => {
     await expect.poll(() => link.count()).toBe(1);
     // The status view refreshes every second; both workers reach the new version after the commit.
     await expect.poll(workerVersions, { timeout: 10_000 }).toEqual([String(added), String(added)]);
+    // The fleet view: both workers acknowledged the version through their announcements (G13).
+    await expect
+      .poll(() => page.textContent('#live'), { timeout: 10_000 })
+      .toBe(`Version ${added} live on 2 of 2`);
+    expect(await page.locator('#fleet tbody tr').count()).toBe(2);
 
     // Its link opens the new page (either worker: the proxy goes round robin).
     const [response] = await Promise.all([page.waitForNavigation(), link.click()]);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeExit, limiter, run } from './processes.js';
 
-const examples = ['express', 'koa', 'hono', 'fastify', 'nestjs', 'job-worker'];
+const examples = ['express', 'koa', 'hono', 'fastify', 'nestjs', 'job-worker', 'prometheus'];
 // Two at a time: each one compiles its sources with tsx, and the machine has two cores.
 const slot = limiter(2);
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DbConfig, DbKind } from '@apphook/example-pages-site/db';
 import { openDatabase } from '@apphook/example-pages-site/db';
+import type { SiteFleetConfig } from '@apphook/example-pages-site/fleet';
 import { spawnWorker, type WorkerHandle } from '@apphook/example-pages-site/spawn';
 import type { WorkerConfig } from '@apphook/example-pages-site/worker-protocol';
 import { services } from '@apphook/test-suite/services';
@@ -24,6 +25,8 @@ export interface ScenarioConfig {
   failVersions?: number[];
   /** Frameworks of the workers, round robin. @default ['express', 'fastify'] */
   frameworks?: Array<'express' | 'fastify'>;
+  /** Workers announce to the fleet view (a table or Redis keys of this scenario's own). */
+  fleet?: SiteFleetConfig;
 }
 
 /** A database of its own (fresh tables or file), the workers on it, and the history the writer records. */
@@ -65,8 +68,14 @@ export class Scenario {
         : {}),
       ...(this.config.failVersions ? { failVersions: this.config.failVersions } : {}),
       framework: this.frameworkFor(name),
+      ...(this.config.fleet ? { fleet: this.fleetConfig() } : {}),
       ...extra,
     };
+  }
+
+  /** The fleet settings of this scenario, with its own table and Redis prefix. */
+  fleetConfig(): SiteFleetConfig {
+    return { table: `${this.tag}_fleet`, redisPrefix: `apphook:fleet:${this.tag}:`, ...this.config.fleet };
   }
 
   /** Workers alternate between the frameworks, so every scenario runs Express and Fastify apps side by side. */
@@ -133,6 +142,7 @@ export class Scenario {
       const q = (name: string) => em.getPlatform().quoteIdentifier(name);
       await em.execute(`drop table if exists ${q(this.db.pagesTable!)}`);
       await em.execute(`drop table if exists ${q(this.db.tokenTable!)}`);
+      await em.execute(`drop table if exists ${q(`${this.tag}_fleet`)}`);
     } finally {
       await database.close();
     }

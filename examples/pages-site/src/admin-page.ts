@@ -1,3 +1,5 @@
+import { adminFleetSection } from './admin-fleet.js';
+
 /** The demo's admin page: list, add, rename and delete pages, and see which version every worker serves. */
 export function adminPage(): string {
   return `<!doctype html>
@@ -42,5 +44,7 @@ document.addEventListener('click', (e) => {
   if (t.dataset.rename) { const title = prompt('New title'); if (title) change({ op: 'rename', path: t.dataset.rename, title, newPath: slug(title) }); }
 });
 refresh(); setInterval(refresh, 1000);
-</script></body></html>`;
+</script>
+${adminFleetSection()}
+</body></html>`;
 }

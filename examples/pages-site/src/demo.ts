@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import type { DbConfig } from './db.js';
 import { openDatabase } from './db.js';
 import { type LinkWorker, seedBlog, startLinkWorker } from './demo-blog.js';
+import { demoFleetEndpoint } from './demo-fleet.js';
 import { spawnWorker, type WorkerHandle } from './spawn.js';
 import type { PageChange } from './writer.js';
 
@@ -155,7 +156,9 @@ async function step(
 async function keepRunning(): Promise<void> {
   const port = Number(args.port);
   let next = 0;
+  const fleet = await demoFleetEndpoint(db, 'demo', args.redis);
   const server = http.createServer((req, res) => {
+    if (req.url === '/__fleet') return void fleet.serve(res);
     if (req.url === '/__workers') {
       res.setHeader('content-type', 'application/json');
       res.end(
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
         intervalMs: 250,
         ...(args.redis ? { redisUrl: args.redis, redisChannel: 'apphook:demo' } : {}),
         apphooks: true,
+        fleet: { heartbeatMs: 1000 }, // every worker announces what it serves (G13)
       }),
     ),
   );

@@ -1,8 +1,10 @@
 import { createReloader, type Notifier, type Reloader, type ReloaderMode } from '@apphook/core';
 import type { EntityManager } from '@mikro-orm/core';
+import type { Redis } from 'ioredis';
 import { adminPage } from './admin-page.js';
 import { apphooks } from './blog-app.js';
 import { type Database, type DbConfig, openDatabase, readSnapshot } from './db.js';
+import { announceSite, type SiteFleetConfig } from './fleet.js';
 import type { SiteApi } from './frontend.js';
 import { expressFrontend } from './frontend-express.js';
 import { fastifyFrontend } from './frontend-fastify.js';
@@ -43,6 +45,8 @@ export interface SiteOptions {
    * `APPHOOK_BENCH_RELOADER_OPTIONS='{"minRebuildIntervalMs":50}'`, before every checkout knows them).
    */
   reloaderOptions?: Record<string, unknown>;
+  /** Announce this worker to the fleet view (G13). */
+  fleet?: SiteFleetConfig;
 }
 
 /** What one build served: its label, the version its snapshot belonged to, and a hash of its routes. */
@@ -78,7 +82,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   const db = await openDatabase(options.db);
   if (options.apphooks) await ensureAppsTable(db);
   const fail = new Set(options.failVersions ?? []);
-  let redis: { quit(): Promise<unknown> } | undefined;
+  let redis: Redis | undefined;
   let notifier: Notifier | undefined;
   if (options.redisUrl) {
     const { Redis } = await import('ioredis');
@@ -147,6 +151,9 @@ export async function startSite(options: SiteOptions): Promise<Site> {
   });
 
   await reloader.start();
+  const announcer = options.fleet
+    ? await announceSite(reloader as Reloader<unknown, never>, name, db.orm, redis, options.fleet)
+    : undefined;
   const host = options.host ?? '127.0.0.1';
   const server = await frontend.listen(options.port ?? 0, host);
   const port = server.port;
@@ -160,6 +167,7 @@ export async function startSite(options: SiteOptions): Promise<Site> {
     current: () => latest,
     change: (change) => applyChange(db, reloader, change),
     async close() {
+      await announcer?.stop(); // departure first: the fleet view drops this worker at once
       await server.close();
       await reloader.stop();
       await redis?.quit().catch(() => {});

@@ -30,7 +30,11 @@ export interface WorkerHandle {
 }
 
 /** Starts one site worker process (Node with the tsx loader, resolving workspace packages to source). */
-export function spawnWorker(config: WorkerConfig & { name: string }): Promise<WorkerHandle> {
+export function spawnWorker(
+  config: WorkerConfig & { name: string },
+  options: { startTimeoutMs?: number } = {},
+): Promise<WorkerHandle> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const child = fork(workerPath, [], {
     execArgv: ['--import', tsxLoader, '--conditions=@apphook/source'],
     env: { ...process.env, APPHOOK_SITE: JSON.stringify(config) },
@@ -45,8 +49,8 @@ export function spawnWorker(config: WorkerConfig & { name: string }): Promise<Wo
 
   return new Promise((resolve, reject) => {
     const startTimer = setTimeout(
-      () => reject(new Error(`${config.name} did not start within 30 s`)),
-      30_000,
+      () => reject(new Error(`${config.name} did not start within ${startTimeoutMs / 1000} s`)),
+      startTimeoutMs,
     );
     void exited.then((code) => {
       clearTimeout(startTimer);

@@ -24,6 +24,7 @@ export type {
   TokenStore,
   Version,
 } from './contracts.js';
+export { type BuildDiagnostic, DIAGNOSTICS_CHANNELS } from './diagnostics.js';
 export {
   ApphookError,
   type ApphookErrorCode,

@@ -1,5 +1,6 @@
 import type { BuiltVersion } from './build-scheduler.js';
 import type { Binding, TokenStore, Version } from './contracts.js';
+import { buildEnded, buildStarted } from './diagnostics.js';
 import { ApphookError, ApphookRebuildError } from './errors.js';
 import { attempt, raceTimeout } from './timing.js';
 
@@ -27,6 +28,7 @@ export interface BuildInput<R, Tx> {
 export async function buildVersion<R, Tx>(input: BuildInput<R, Tx>): Promise<BuiltVersion> {
   const { store, binding, scope, target, from, controller } = input;
   const started = performance.now();
+  const trace = buildStarted(scope, target, from);
   const rebuild = (version: Version, em?: Tx) =>
     binding.rebuild({
       version,
@@ -53,9 +55,11 @@ export async function buildVersion<R, Tx>(input: BuildInput<R, Tx>): Promise<Bui
     `rebuildRoutes for version ${target} took over ${input.rebuildTimeoutMs} ms (rebuildTimeoutMs)`,
     controller.signal,
   ).catch((error: unknown) => {
+    buildEnded(trace, error);
     if (!controller.signal.aborted) controller.abort(error);
     throw error;
   });
+  buildEnded(trace);
   return {
     label,
     swap: () => {

@@ -38,6 +38,10 @@ export interface ReloaderStats {
   channelsHealthy: boolean;
   lastCheckAt: number | undefined;
   lastReloadAt: number | undefined;
+  /** How long the last build that was swapped in took, in milliseconds. */
+  lastBuildMs: number | undefined;
+  /** The last error reported (also emitted as `'error'`), kept for fleet announcements and status pages. */
+  lastError: { phase: ErrorPhase; code: string; message: string; at: number } | undefined;
 }
 
 export interface Reloader<R = unknown, Tx = unknown> {

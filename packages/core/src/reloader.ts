@@ -1,5 +1,6 @@
 import { BuildScheduler, type BuiltVersion } from './build-scheduler.js';
 import type { Notifier, ReloaderLink, ReloaderMode, TokenStore, Version } from './contracts.js';
+import { errorReported, hintReceived } from './diagnostics.js';
 import { Emitter } from './emitter.js';
 import { ApphookError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -68,6 +69,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   private readonly counters = { checks: 0, reads: 0, reloads: 0, failures: 0, hints: 0 };
   private lastCheckAt: number | undefined;
   private lastReloadAt: number | undefined;
+  private lastBuildMs: number | undefined;
+  private lastError: ReloaderStats['lastError'];
 
   constructor(options: ReloaderOptions<R, Tx>, resolved: ResolvedOptions) {
     this.opts = resolved;
@@ -95,7 +98,10 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       read: () => this.reads.fresh(),
       lastReadStartedAt: () => this.reads.lastStartedAt,
       isRunning: () => this.state === 'running',
-      onHint: () => this.counters.hints++,
+      onHint: () => {
+        this.counters.hints++;
+        hintReceived(this.scope);
+      },
       report: (phase, error, message) => this.report(phase, error, message),
     });
     const self = this;
@@ -137,6 +143,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       channelsHealthy: this.channels.healthy,
       lastCheckAt: this.lastCheckAt,
       lastReloadAt: this.lastReloadAt,
+      lastBuildMs: this.lastBuildMs,
+      lastError: this.lastError,
     };
   }
 
@@ -323,6 +331,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
         this.built = routes;
         this.counters.reloads++;
         this.lastReloadAt = Date.now();
+        this.lastBuildMs = durationMs;
         this.events.emit('reload', { scope: this.scope, from, to: label, durationMs });
       },
     });
@@ -377,6 +386,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
             `[apphook/core] scope '${this.scope}': ${message ?? phase}`,
           );
     this.logger.warn(wrapped.message, { scope: this.scope, phase });
+    this.lastError = { phase, code: wrapped.code, message: wrapped.message, at: Date.now() };
+    errorReported({ scope: this.scope, phase, error: wrapped });
     this.events.emit('error', { scope: this.scope, phase, error: wrapped });
   }
 }

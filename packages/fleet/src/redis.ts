@@ -1,0 +1,1 @@
+export { type RedisFleetBackendOptions, redisFleetBackend } from './redis-backend.js';

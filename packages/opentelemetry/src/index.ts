@@ -1,0 +1,7 @@
+export {
+  type InstrumentedReloader,
+  type InstrumentReloaderOptions,
+  instrumentReloader,
+  type NotifierDropStats,
+  type ReloaderInstrumentation,
+} from './instrument-reloader.js';
