@@ -50,7 +50,7 @@ export async function createPlatformBinding(
 }
 
 /** Imports the platform's binding package, or says which package to install (G11). */
-async function loadBinding<T>(platform: 'express' | 'fastify', load: () => Promise<T>): Promise<T> {
+export async function loadBinding<T>(platform: 'express' | 'fastify', load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
