@@ -39,7 +39,7 @@ let tarballs = new Map<string, string>();
 
 beforeAll(async () => {
   tarballs = await packAll(join(work, 'tarballs'));
-}, 420_000);
+}, 600_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed packages', () => {
