@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { buildPackages } from '../consumer/pack.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,7 +21,8 @@ const packages = readdirSync(join(root, 'packages')).filter((dir) => {
 
 describe('pnpm build', () => {
   it('emits dist with declarations for every package, and the output loads without the source condition', async () => {
-    await run('pnpm', ['run', 'build'], { cwd: root, timeout: 240_000 });
+    // Shared with the consumer tests, which pack what it builds: one build per run, never two at once.
+    await buildPackages();
     for (const dir of packages) {
       expect(existsSync(join(root, 'packages', dir, 'dist', 'index.js')), `${dir}/dist/index.js`).toBe(true);
       expect(existsSync(join(root, 'packages', dir, 'dist', 'index.d.ts')), `${dir}/dist/index.d.ts`).toBe(

@@ -86,6 +86,17 @@ const shutdown = () => {
 };
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
+process.on('SIGHUP', shutdown);
+// Whatever ends the process (a crash, an uncaught error, process.exit anywhere), the temp folder goes with it.
+process.on('exit', () => {
+  if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+});
+
+/** The home page says what the site is; the menu above it (every page of the build, and /admin) is rendered. */
+const HOME_BODY = `<p>Every page of this site is a row in a database table, and each worker process serves them as
+routes. Change a page on the <a href="/admin">admin page</a>: the change commits in one transaction with a version bump,
+and every worker rebuilds its router and serves the new page without a restart. The footer names the worker that
+answered and the version of the routes it serves.</p>`;
 
 async function seed(): Promise<void> {
   const database = await openDatabase(db);
@@ -97,7 +108,7 @@ async function seed(): Promise<void> {
       ['/about', 'About'],
       ['/blog', 'Blog'],
     ] as const) {
-      em.create(database.Page, { path, title, body: `<p>${title}</p>` });
+      em.create(database.Page, { path, title, body: path === '/' ? HOME_BODY : `<p>${title}</p>` });
     }
     await em.flush();
     await seedBlog(database);
@@ -280,6 +291,12 @@ async function main(): Promise<void> {
   const failures = workers.reduce((n, w) => n + w.errors.length, 0);
   console.log(
     `\n  rebuilds per worker: ${rebuilds.join(', ')}  ·  reloader errors: ${failures}  ·  total ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    dim(
+      '  (rebuilds per worker: how many times each worker built its routes from the table, the first build included;\n' +
+        '  changes that arrive while a build runs are coalesced into one rebuild, so it can be lower than the number of changes)',
+    ),
   );
   console.log(
     dim(

@@ -18,7 +18,7 @@ export function expressFrontend(api: SiteApi): Frontend {
           res
             .set(buildHeaders(info))
             .type('html')
-            .send(renderPage(page, info, api.name));
+            .send(renderPage(page, info, api.name, pages));
         });
       }
       expressApphooks(router, snapshot);

@@ -18,7 +18,7 @@ export function fastifyFrontend(api: SiteApi): Frontend {
             reply
               .headers(buildHeaders(info))
               .type('text/html')
-              .send(renderPage(page, info, api.name)),
+              .send(renderPage(page, info, api.name, pages)),
           );
         }
         await fastifyApphooks(instance, snapshot);

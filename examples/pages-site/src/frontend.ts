@@ -31,8 +31,13 @@ export interface Frontend {
   listen(port: number, host: string): Promise<{ port: number; close(): Promise<void> }>;
 }
 
-export function renderPage(page: Page, info: BuildInfo, worker: string): string {
-  return `<!doctype html><title>${escapeHtml(page.title)}</title><h1>${escapeHtml(page.title)}</h1>${page.body}<footer>${escapeHtml(worker)} · version ${info.version}</footer>`;
+/** A page of one build; `pages` (the same build's) make the menu, so a newcomer can click through the site. */
+export function renderPage(page: Page, info: BuildInfo, worker: string, pages: readonly Page[] = []): string {
+  const links = [...pages]
+    .sort((a, b) => a.path.localeCompare(b.path))
+    .map((p) => `<a href="${escapeHtml(p.path)}">${escapeHtml(p.title)}</a>`);
+  const nav = `<nav>${[...links, '<a href="/admin">admin</a>'].join(' · ')}</nav>`;
+  return `<!doctype html><title>${escapeHtml(page.title)}</title>${nav}<h1>${escapeHtml(page.title)}</h1>${page.body}<footer>${escapeHtml(worker)} · version ${info.version}</footer>`;
 }
 
 /** Headers every dynamic response carries, so the end-to-end harness can check each one against its build. */

@@ -6,7 +6,6 @@ import {
   type ReloaderOptions,
   type TokenStore,
 } from '@apphook/core';
-import type { FastifyBindingOptions } from '@apphook/fastify';
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
 
 export const NAME = 'apphook/nestjs';
@@ -37,9 +36,11 @@ export interface ApphookModuleOptions
   path?: string;
   /**
    * `@nestjs/platform-fastify`: options of the fresh Fastify instance each build makes (see `fastifyBinding`).
+   * Typed loosely so that the module's types do not reference fastify: an Express application compiles
+   * without fastify installed. For checked options, pass `binding: fastifyBinding({ instanceOptions })`.
    * @default { logger: false }
    */
-  fastifyInstanceOptions?: FastifyBindingOptions['instanceOptions'];
+  fastifyInstanceOptions?: object;
 }
 
 export interface ApphookModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {

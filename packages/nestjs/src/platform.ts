@@ -1,8 +1,5 @@
 import { ApphookOptionError, type Binding, callbackBinding, type RebuildRoutes } from '@apphook/core';
-import { expressBinding } from '@apphook/express';
-import type { FastifyBindingOptions } from '@apphook/fastify';
 import type { AbstractHttpAdapter } from '@nestjs/core';
-import type { RequestHandler } from 'express';
 import { type ApphookModuleOptions, mountPath, NAME } from './apphook-module-options.js';
 
 /** The HTTP platform of the Nest application; `'none'` for an application context without HTTP. */
@@ -26,25 +23,42 @@ export async function createPlatformBinding(
   const rebuildRoutes = options.rebuildRoutes as RebuildRoutes<unknown>;
   const { firstBuildWaitMs, retryAfterSeconds } = options;
   switch (platform) {
-    case 'express':
+    case 'express': {
+      // Each platform's binding is an optional peer, loaded only on its platform: an Express application
+      // installs neither fastify nor its types, a Fastify one not express.
+      const { expressBinding } = await loadBinding('express', () => import('@apphook/express'));
       return expressBinding({
-        rebuildRoutes: rebuildRoutes as RebuildRoutes<RequestHandler>,
+        rebuildRoutes: rebuildRoutes as Parameters<typeof expressBinding>[0]['rebuildRoutes'],
         firstBuildWaitMs,
         retryAfterSeconds,
       }) as Binding<unknown>;
+    }
     case 'fastify': {
-      // Loaded only on this platform: an Express application need not install fastify.
-      const { fastifyBinding } = await import('@apphook/fastify');
+      const { fastifyBinding } = await loadBinding('fastify', () => import('@apphook/fastify'));
+      type FastifyOptions = Parameters<typeof fastifyBinding>[0];
       return fastifyBinding({
-        rebuildRoutes: rebuildRoutes as FastifyBindingOptions['rebuildRoutes'],
+        rebuildRoutes: rebuildRoutes as FastifyOptions['rebuildRoutes'],
         firstBuildWaitMs,
         retryAfterSeconds,
-        instanceOptions: options.fastifyInstanceOptions,
+        instanceOptions: options.fastifyInstanceOptions as FastifyOptions['instanceOptions'],
         logger: options.logger,
       }) as Binding<unknown>;
     }
     case 'none':
       return callbackBinding({ rebuildRoutes });
+  }
+}
+
+/** Imports the platform's binding package, or says which package to install (G11). */
+export async function loadBinding<T>(platform: 'express' | 'fastify', load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new ApphookOptionError(
+      `[${NAME}] the application runs on platform-${platform}, but @apphook/${platform} is not installed: npm install @apphook/${platform} (it is an optional peer of @apphook/nestjs)`,
+      { cause: error },
+    );
   }
 }
 

@@ -8,6 +8,7 @@ export {
   type WatchEntitiesOptions,
   watchEntities,
 } from '@apphook/mikro-orm';
+export type { ListenStats } from './listen-connection.js';
 export {
   DEFAULT_CHANNEL,
   PostgresStore,
