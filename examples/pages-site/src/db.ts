@@ -108,6 +108,12 @@ export async function readSnapshot(
       const pages = await tx.find(db.Page, {}, { orderBy: { path: 'asc' } });
       return { dataVersion: Number(rows[0]?.version ?? 0), pages: pages.map((p) => ({ ...p })) };
     },
-    db.config.kind === 'sqlite' ? {} : { isolationLevel: 'repeatable read', readOnly: true },
+    // MikroORM 6 on MySQL/MariaDB writes `set transaction isolation level repeatable read read only`, which MariaDB
+    // rejects: read-only only where it is valid on both majors.
+    db.config.kind === 'sqlite'
+      ? {}
+      : db.config.kind === 'mysql'
+        ? { isolationLevel: 'repeatable read' }
+        : { isolationLevel: 'repeatable read', readOnly: true },
   );
 }
