@@ -114,6 +114,12 @@ export async function readSnapshot<Extra = undefined>(
         extra: await extra?.(tx),
       };
     },
-    db.config.kind === 'sqlite' ? {} : { isolationLevel: 'repeatable read', readOnly: true },
+    // MikroORM 6 on MySQL/MariaDB writes `set transaction isolation level repeatable read read only`, which MariaDB
+    // rejects: read-only only where it is valid on both majors.
+    db.config.kind === 'sqlite'
+      ? {}
+      : db.config.kind === 'mysql'
+        ? { isolationLevel: 'repeatable read' }
+        : { isolationLevel: 'repeatable read', readOnly: true },
   );
 }
