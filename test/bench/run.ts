@@ -119,9 +119,42 @@ const watchdogMs = quick ? 600_000 : 2_700_000;
 let section = 'start';
 const watchdog = setTimeout(() => {
   console.error(`\n[bench] still running after ${watchdogMs / 1000} s (in ${section}); giving up`);
+  writePartial(`the watchdog stopped it after ${watchdogMs / 1000} s`);
   process.exit(1);
 }, watchdogMs);
 watchdog.unref();
+
+/**
+ * A run stopped early (Ctrl-C, SIGTERM, the watchdog) still leaves what it measured, in benchmarks.partial.json and
+ * .md beside where the full report would go (never over it), so a long run on a busy machine is not lost.
+ */
+function writePartial(reason: string): void {
+  try {
+    results.durationS = Math.round((performance.now() - started) / 100) / 10;
+    results.problems.push(
+      `run stopped early (${reason}) during '${section}': the sections from there on are missing`,
+    );
+    results.targets = evaluateTargets(
+      results.hotPath,
+      results.micro,
+      results.channels,
+      results.scale,
+      environment.machine,
+    );
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'benchmarks.partial.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(outDir, 'benchmarks.partial.md'), renderMarkdown(results));
+    console.error(`[bench] wrote what was measured to ${join(outDir, 'benchmarks.partial.md')}`);
+  } catch (error) {
+    console.error(`[bench] could not write the partial results: ${String(error)}`);
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    writePartial(`${signal}`);
+    process.exit(130);
+  });
+}
 
 const started = performance.now();
 const log = (line: string) => console.log(line);
