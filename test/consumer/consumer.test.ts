@@ -70,8 +70,14 @@ describe('the packed packages', () => {
         if (manifest[field] === undefined) say(`no ${field}`);
       }
       if ((manifest.publishConfig as { access?: string })?.access !== 'public') say('publishConfig.access');
-      const exported = JSON.stringify([manifest.exports, manifest.main, manifest.types]);
-      for (const [, path] of exported.matchAll(/"(\.\/[^"]+)"/g)) {
+      // The targets of exports, main, types and bin (their values; subpath keys such as "./redis" are not files).
+      const targets: string[] = [];
+      const collect = (value: unknown): void => {
+        if (typeof value === 'string') targets.push(value);
+        else if (value && typeof value === 'object') for (const v of Object.values(value)) collect(v);
+      };
+      collect([manifest.exports, manifest.main, manifest.types, manifest.bin]);
+      for (const path of targets) {
         if (path?.startsWith('./src/')) continue; // the workspace's source condition, shipped alongside
         if (!path?.startsWith('./dist/')) say(`exports ${path}, not a file in dist`);
         else if (!files.includes(path.slice(2))) say(`exports ${path}, missing from the tarball`);

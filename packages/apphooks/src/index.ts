@@ -18,9 +18,10 @@ export {
   type RouteMap,
 } from './define-app.js';
 export { ApphookPageError, ApphookUrlError, type PageProblem } from './errors.js';
-export type { ParamNames, ParamsOf, ParamValue } from './route-pattern.js';
+export type { ParamNames, ParamsOf, ParamValue, ParsedPattern } from './route-pattern.js';
 export type {
   HasRoutes,
+  PatternFor,
   Reverser,
   RouteNameOf,
   UrlArgs,

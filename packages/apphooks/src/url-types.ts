@@ -36,7 +36,8 @@ export type RouteNameOf<Apps extends readonly HasRoutes[]> = Apps[number] extend
  */
 export type UrlName<Apps extends readonly HasRoutes[]> = `${string}:${RouteNameOf<Apps>}`;
 
-type PatternFor<Apps extends readonly HasRoutes[], R extends string> = Apps[number] extends infer A
+/** The route pattern a route name stands for in one of the applications. */
+export type PatternFor<Apps extends readonly HasRoutes[], R extends string> = Apps[number] extends infer A
   ? A extends { routes: infer Routes }
     ? R extends keyof Routes
       ? Routes[R] & string

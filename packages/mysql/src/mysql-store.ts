@@ -1,5 +1,5 @@
-import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions } from '@apphook/mikro-orm';
-import type { MikroORM, Transaction } from '@mikro-orm/core';
+import { type SqlExecutor, SqlTokenStore, type SqlTokenStoreOptions, sqlLayer } from '@apphook/mikro-orm';
+import type { MikroORM, Transaction, TransactionOptions } from '@mikro-orm/core';
 
 export interface MysqlStoreOptions extends SqlTokenStoreOptions {}
 
@@ -26,6 +26,15 @@ const FAMILY = {
 export class MysqlStore extends SqlTokenStore {
   constructor(orm: MikroORM, options: MysqlStoreOptions = {}) {
     super(FAMILY, orm, options);
+  }
+
+  /**
+   * MikroORM 6 (knex) writes an isolation level and READ ONLY as one `SET TRANSACTION ... READ ONLY` without the
+   * comma MySQL and MariaDB require, so the server rejects it: there a snapshot asks for READ ONLY alone and runs
+   * at the server's default level, REPEATABLE READ unless `transaction_isolation` was changed (docs/stores.md).
+   */
+  protected override snapshotBegin(): TransactionOptions {
+    return sqlLayer(this.orm) === 'knex' ? { readOnly: true } : super.snapshotBegin();
   }
 
   protected async bumpRaw(em: SqlExecutor, scope: string): Promise<unknown> {

@@ -8,7 +8,7 @@ export {
   type WatchEntitiesOptions,
   watchEntities,
 } from '@apphook/mikro-orm';
-export type { ListenStats } from './listen-connection.js';
+export type { ListenState, ListenStats } from './listen-connection.js';
 export {
   DEFAULT_CHANNEL,
   PostgresStore,

@@ -107,5 +107,63 @@ export function storeSuiteReloader(c: SuiteContext): void {
         await reloader.stop();
       }
     });
+
+    it('labels each build with the version its rows were read at, even when a commit lands during the build (G4)', async () => {
+      const scope = c.scope('exact');
+      const pagesOf = (em: EntityManager) => em.count(c.Page, { path: { $like: `${prefixOf(scope)}%` } });
+      const builds: Array<{ version: number; pages: number; naive: number }> = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let entered!: () => void;
+      const inBuildOfOne = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const binding = callbackBinding<Routes>({
+        rebuildRoutes: async ({ version, em }) => {
+          if (version === 1) {
+            entered();
+            await gate; // the test commits version 2 now, while this build runs
+          }
+          const pages = await pagesOf(em as EntityManager);
+          // The negative control: the rows read outside the build's snapshot, as a build that ignores `em` does.
+          const naive = await pagesOf(c.orm.em.fork());
+          builds.push({ version, pages, naive });
+          return { version, paths: [] };
+        },
+      });
+      const reloader = createReloader({
+        store: c.store,
+        binding,
+        scope,
+        mode: 'interval',
+        intervalMs: 20,
+        jitterMs: 0,
+        logger: false,
+      });
+      await reloader.start();
+      const commitPage = (name: string) =>
+        c.tx(async (em) => {
+          em.create(c.Page, { path: `${prefixOf(scope)}${name}` });
+          await em.flush();
+          // A bare bump: this process learns of it by polling, like any other process would.
+          return c.store.bump(em, scope);
+        });
+      try {
+        expect(await commitPage('one')).toBe(1);
+        await inBuildOfOne;
+        expect(await commitPage('two')).toBe(2);
+        release();
+        await vi.waitFor(() => expect(reloader.version).toBe(2), { timeout: 10_000 });
+        // Version 1's build saw exactly version 1's rows, though version 2 committed while it ran; read outside
+        // its snapshot, the same build would have served version 2's rows under label 1.
+        expect(builds.find((b) => b.version === 1)).toEqual({ version: 1, pages: 1, naive: 2 });
+        for (const build of builds) expect(build.pages).toBe(build.version);
+      } finally {
+        release();
+        await reloader.stop();
+      }
+    });
   });
 }
