@@ -18,7 +18,7 @@ export {
   type RouteMap,
 } from './define-app.js';
 export { ApphookPageError, ApphookUrlError, type PageProblem } from './errors.js';
-export type { ParamNames, ParamsOf, ParamValue, ParsedPattern } from './route-pattern.js';
+export type { ParamNames, ParamsOf, ParamValue, ParsedPattern, Segment } from './route-pattern.js';
 export type {
   HasRoutes,
   PatternFor,
