@@ -7,7 +7,6 @@ import {
   describeValue,
   type FirstBuildOptions,
   type Logger,
-  NOT_READY_MESSAGE,
   type RebuildRoutes,
   resolveFirstBuildOptions,
   type Version,
@@ -18,12 +17,12 @@ import type {
   FastifyReply,
   FastifyRequest,
   FastifyServerOptions,
-  HTTPMethods,
 } from 'fastify';
 import { Build, closeQuietly, type DynamicRoutesPlugin, type FastifyBuild } from './fastify-build.js';
 import { freshInstance } from './fresh-instance.js';
 import { Handover } from './handover.js';
 import { lightFastifyBinding } from './light-binding.js';
+import { acquiringHandler, replyNotReady, routeWildcard } from './wildcard.js';
 
 export interface FastifyBindingOptions extends FirstBuildOptions {
   /**
@@ -169,19 +168,11 @@ export function fastifyBinding(options: FastifyBindingOptions): FastifyBinding {
     return build.remounting;
   };
 
-  const unavailable = (reply: FastifyReply): void => {
-    reply
-      .code(503)
-      .header('retry-after', retryAfter)
-      .type('text/plain; charset=utf-8')
-      .send(NOT_READY_MESSAGE);
-  };
-
   const dispatch = (acquired: Build | undefined, request: FastifyRequest, reply: FastifyReply): void => {
     // A build retired in the very tick this request acquired it: the current one serves instead.
     const build = acquired?.closed ? core.current : acquired;
     if (build === undefined) {
-      unavailable(reply);
+      replyNotReady(reply, retryAfter);
       return;
     }
     if (build.remounting) {
@@ -206,18 +197,7 @@ export function fastifyBinding(options: FastifyBindingOptions): FastifyBinding {
     reply.hijack();
   };
 
-  // Not async: a handler that resolves without sending makes Fastify answer; this one hands the reply over.
-  function handler(request: FastifyRequest, reply: FastifyReply): void {
-    const acquired = core.acquire(firstBuildWaitMs);
-    if (acquired instanceof Promise) {
-      acquired.then(
-        (build) => dispatch(build, request, reply),
-        (error: unknown) => reply.send(error),
-      );
-      return;
-    }
-    dispatch(acquired, request, reply);
-  }
+  const handler = acquiringHandler(() => core.acquire(firstBuildWaitMs), dispatch);
 
   const plugin: FastifyPluginAsync<FastifyBindingPluginOptions> = async (app: FastifyInstance) => {
     const prefix = app.prefix;
@@ -233,15 +213,7 @@ export function fastifyBinding(options: FastifyBindingOptions): FastifyBinding {
     // The fresh instance parses the body with its own parsers: leave the stream unread here.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    // Methods the app already routes on the same wildcard (OPTIONS of @fastify/cors preflight) stay the app's.
-    const free = (url: string) =>
-      app.supportedMethods.filter((method) => !app.hasRoute({ method: method as HTTPMethods, url }));
-    const methods = free(`${prefix}/*`);
-    if (methods.length > 0) app.route({ method: methods as HTTPMethods[], url: '/*', handler });
-    const rootMethods = prefix === '' ? [] : free(prefix);
-    if (rootMethods.length > 0) {
-      app.route({ method: rootMethods as HTTPMethods[], url: '/', prefixTrailingSlash: 'no-slash', handler });
-    }
+    routeWildcard(app, handler);
     app.addHook('onClose', async () => {
       appClosed = true;
       await core.current?.close();

@@ -2,11 +2,10 @@ import {
   ApphookError,
   ApphookOptionError,
   createBindingCore,
-  NOT_READY_MESSAGE,
   type RebuildRoutes,
   resolveFirstBuildOptions,
 } from '@apphook/core';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type {
   FastifyBinding,
   FastifyBindingOptions,
@@ -14,6 +13,7 @@ import type {
 } from './fastify-binding.js';
 import type { FastifyBuild } from './fastify-build.js';
 import { LightTable } from './light-table.js';
+import { acquiringHandler, replyNotReady, routeWildcard } from './wildcard.js';
 
 const NAME = 'apphook/fastify';
 
@@ -42,11 +42,7 @@ export function lightFastifyBinding(options: FastifyBindingOptions): FastifyBind
 
   const dispatch = (table: LightTable | undefined, request: FastifyRequest, reply: FastifyReply): void => {
     if (table === undefined) {
-      reply
-        .code(503)
-        .header('retry-after', retryAfter)
-        .type('text/plain; charset=utf-8')
-        .send(NOT_READY_MESSAGE);
+      replyNotReady(reply, retryAfter);
       return;
     }
     const url = request.url;
@@ -55,17 +51,7 @@ export function lightFastifyBinding(options: FastifyBindingOptions): FastifyBind
     if (!table.serve(request, reply, path)) reply.callNotFound();
   };
 
-  function handler(request: FastifyRequest, reply: FastifyReply): void {
-    const acquired = core.acquire(firstBuildWaitMs);
-    if (acquired instanceof Promise) {
-      acquired.then(
-        (table) => dispatch(table, request, reply),
-        (error: unknown) => reply.send(error),
-      );
-      return;
-    }
-    dispatch(acquired, request, reply);
-  }
+  const handler = acquiringHandler(() => core.acquire(firstBuildWaitMs), dispatch);
 
   const plugin: FastifyPluginAsync<FastifyBindingPluginOptions> = async (instance) => {
     if (prefix !== undefined) {
@@ -76,21 +62,7 @@ export function lightFastifyBinding(options: FastifyBindingOptions): FastifyBind
     app = instance;
     prefix = instance.prefix;
     // The app parses bodies (its content-type parsers) before a dynamic route sees them.
-    const free = (url: string) =>
-      instance.supportedMethods.filter(
-        (method) => !instance.hasRoute({ method: method as HTTPMethods, url }),
-      );
-    const methods = free(`${prefix}/*`);
-    if (methods.length > 0) instance.route({ method: methods as HTTPMethods[], url: '/*', handler });
-    const rootMethods = prefix === '' ? [] : free(prefix);
-    if (rootMethods.length > 0) {
-      instance.route({
-        method: rootMethods as HTTPMethods[],
-        url: '/',
-        prefixTrailingSlash: 'no-slash',
-        handler,
-      });
-    }
+    routeWildcard(instance, handler);
   };
 
   const view = (table: LightTable | undefined): FastifyBuild | undefined =>
