@@ -1,6 +1,7 @@
-import type { HintListener, Notifier, Subscription } from './contracts.js';
+import type { Notifier, Subscription } from './contracts.js';
 import { ApphookError } from './errors.js';
 import { assertScope } from './scope.js';
+import { ScopeListeners } from './scope-listeners.js';
 
 export interface MemoryNotifier extends Notifier {
   /** Simulates a lost connection: subscribers get `down()` and publishes reject until `reconnect()`. */
@@ -16,11 +17,9 @@ export interface MemoryNotifier extends Notifier {
  * single-process apps and tests; `disconnect()` and `reconnect()` exercise the recovery paths (G9).
  */
 export function memoryNotifier(): MemoryNotifier {
-  const listeners = new Map<string, Set<HintListener>>();
+  const listeners = new ScopeListeners();
   let connected = true;
   let count = 0;
-
-  const all = (): HintListener[] => [...listeners.values()].flatMap((set) => [...set]);
 
   return {
     name: 'apphook/core memoryNotifier',
@@ -37,25 +36,19 @@ export function memoryNotifier(): MemoryNotifier {
           '[apphook/core] memoryNotifier is disconnected; call reconnect()',
         );
       }
-      // Delivered asynchronously, like a network hop, so a publisher never runs subscriber code inline.
-      for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => safeHint(listener, scope));
+      listeners.hint(scope);
     },
 
     async subscribe(scope, listener): Promise<Subscription> {
       assertScope(scope, 'apphook/core');
-      let set = listeners.get(scope);
-      if (!set) {
-        set = new Set();
-        listeners.set(scope, set);
-      }
-      set.add(listener);
+      const remove = listeners.add(scope, listener);
       count++;
       let open = true;
       return {
         async close() {
           if (!open) return;
           open = false;
-          set.delete(listener);
+          remove();
           count--;
         },
       };
@@ -64,13 +57,13 @@ export function memoryNotifier(): MemoryNotifier {
     disconnect(error = new ApphookError('E_CONNECTION', '[apphook/core] memoryNotifier disconnected')) {
       if (!connected) return;
       connected = false;
-      for (const listener of all()) listener.down(error);
+      for (const listener of listeners.all()) listener.down(error);
     },
 
     reconnect() {
       if (connected) return;
       connected = true;
-      for (const listener of all()) listener.resync();
+      for (const listener of listeners.all()) listener.resync();
     },
 
     async close() {
@@ -78,13 +71,4 @@ export function memoryNotifier(): MemoryNotifier {
       count = 0;
     },
   };
-}
-
-/** A listener that throws must not become an uncaught exception in the publisher's process (G5). */
-function safeHint(listener: HintListener, scope: string): void {
-  try {
-    listener.hint(scope);
-  } catch {
-    // The reloader's own listener never throws; a foreign one is not our process to crash.
-  }
 }

@@ -12,6 +12,7 @@ import type {
 import { ApphookError } from './errors.js';
 import { createLogger } from './logger.js';
 import { assertScope } from './scope.js';
+import { ScopeListeners } from './scope-listeners.js';
 
 /** The transaction handle of the in-memory store. */
 export interface MemoryTransaction {
@@ -78,7 +79,7 @@ interface TxState {
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const committed = new Map<string, Version>();
-  const listeners = new Map<string, Set<HintListener>>();
+  const listeners = new ScopeListeners();
   const lockOwners = new Map<string, TxState>();
   const states = new WeakMap<MemoryTransaction, TxState>();
   const push = options.push ?? true;
@@ -140,15 +141,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   const subscribe = async (scope: string, listener: HintListener): Promise<Subscription> => {
     assertScope(scope, 'apphook/core');
-    let set = listeners.get(scope);
-    if (!set) {
-      set = new Set();
-      listeners.set(scope, set);
-    }
-    set.add(listener);
+    const remove = listeners.add(scope, listener);
     return {
       async close() {
-        set.delete(listener);
+        remove();
       },
     };
   };
@@ -225,9 +221,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const hooks = state.hooks.commit();
       await runAfterCommitHooks(hooks, report);
       if (push) {
-        for (const scope of changed.keys()) {
-          for (const listener of listeners.get(scope) ?? []) queueMicrotask(() => safeHint(listener, scope));
-        }
+        for (const scope of changed.keys()) listeners.hint(scope);
       }
       return result;
     },
@@ -274,13 +268,4 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   return store;
-}
-
-/** A listener that throws must not become an uncaught exception in the publisher's process (G5). */
-function safeHint(listener: HintListener, scope: string): void {
-  try {
-    listener.hint(scope);
-  } catch {
-    // The reloader's own listener never throws; a foreign one is not our process to crash.
-  }
 }
