@@ -1,18 +1,19 @@
 /**
  * What a user gets from the registry: every public package packed as `pnpm publish` would pack it, checked for
- * what a published package needs, then installed outside the workspace with plain npm and with pnpm next to a
- * user's pinned MikroORM 7.2.1. A small app (test/consumer/app) type-checks under strict settings with
- * `skipLibCheck: false`, and two processes of it share an SQLite file: one changes a page in a transaction,
- * the other serves the change.
+ * what a published package needs, then installed outside the workspace with plain npm, with pnpm and with yarn
+ * next to a user's pinned MikroORM 7.2.1. A small app (test/consumer/app) type-checks under strict settings with
+ * `skipLibCheck: false` and the `apphook` command runs; with npm and pnpm, two processes of the app share an
+ * SQLite file: one changes a page in a transaction, the other serves the change.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeExit, start } from '../examples/processes.js';
 import {
   installWithNpm,
   installWithPnpm,
+  installWithYarn,
   type ProjectOptions,
   packAll,
   publicPackages,
@@ -31,6 +32,19 @@ const PINNED = {
 };
 /** A TypeScript user of Express and Koa installs their types (Koa's own router types need @types/koa too). */
 const DEV = { '@types/node': '^24.0.0', '@types/express': '^5.0.0', '@types/koa': '^3.0.0' };
+/** The peers the app's packages name, which npm and pnpm install by themselves and a yarn 1 user lists. */
+const PEERS = {
+  fastify: '^5.12.0',
+  hono: '^4.0.0',
+  koa: '^3.0.0',
+  '@koa/router': '^15.0.0',
+  '@nestjs/common': '^12.0.0',
+  '@nestjs/core': '^12.0.0',
+  'reflect-metadata': '^0.2.0',
+  rxjs: '^7.1.0',
+  '@opentelemetry/api': '^1.9.0',
+  ioredis: '^6.0.0',
+};
 const appDir = join(root, 'test', 'consumer', 'app');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -88,37 +102,62 @@ describe('the packed packages', () => {
   });
 });
 
+/**
+ * Installs the tarballs with `install`, copies the app in, and runs one tsc that emits dist/ and reports.
+ * skipLibCheck is off: errors in apphook's declarations or in the app fail the test; errors inside other
+ * libraries' declarations are printed, not ours to fix. Then `apphook --help` runs from node_modules/.bin.
+ */
+async function installAndTypeCheck(
+  manager: string,
+  install: (project: ProjectOptions) => Promise<string>,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  const dir = join(work, manager);
+  const project: ProjectOptions = {
+    dir,
+    dependencies: {
+      ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`])),
+      ...PINNED,
+      ...extra,
+    },
+    devDependencies: DEV,
+  };
+  const started = Date.now();
+  await install(project);
+  const installed = Date.now();
+  cpSync(join(appDir, 'src'), join(dir, 'src'), { recursive: true });
+  cpSync(join(appDir, 'tsconfig.json'), join(dir, 'tsconfig.json'));
+  const output = await run(process.execPath, [tsc, '-p', '.'], { cwd: dir }).catch(
+    (error: Error) => error.message,
+  );
+  console.log(
+    `[consumer:${manager}] install ${installed - started} ms, tsc ${Date.now() - installed} ms (load ${loadavg()[0]?.toFixed(1)})`,
+  );
+  const errors = output.split('\n').filter((line) => /error TS\d+/.test(line));
+  const foreign = errors.filter(
+    (line) => /node_modules\//.test(line) && !/node_modules\/@apphook\//.test(line),
+  );
+  if (foreign.length > 0)
+    console.log(`[consumer:${manager}] errors in other libraries' types:\n${foreign.join('\n')}`);
+  expect(errors.filter((line) => !foreign.includes(line))).toEqual([]);
+  // The bin of @apphook/cli, linked by the package manager, starts the built command.
+  const help = await run(join(dir, 'node_modules', '.bin', 'apphook'), ['--help'], { cwd: dir });
+  expect(help).toMatch(/^usage:\n {2}apphook status/);
+  return dir;
+}
+
+describe('installed with yarn 1 next to pinned MikroORM 7.2.1 and the peers listed', () => {
+  it('type-checks a strict app against every package, with no peer warning about apphook', async () => {
+    await installAndTypeCheck('yarn', installWithYarn, PEERS);
+  }, 600_000);
+});
+
 describe.each([
   ['npm', installWithNpm],
   ['pnpm', installWithPnpm],
 ] as const)('installed with %s next to pinned MikroORM 7.2.1', (manager, install) => {
-  const dir = join(work, manager);
-
   it('type-checks a strict app against every package and runs two processes on one SQLite file', async () => {
-    const project: ProjectOptions = {
-      dir,
-      dependencies: {
-        ...Object.fromEntries([...tarballs].map(([name, file]) => [name, `file:${file}`])),
-        ...PINNED,
-      },
-      devDependencies: DEV,
-    };
-    await install(project);
-    cpSync(join(appDir, 'src'), join(dir, 'src'), { recursive: true });
-    cpSync(join(appDir, 'tsconfig.json'), join(dir, 'tsconfig.json'));
-
-    // One tsc run emits dist/ and reports. skipLibCheck is off: errors in apphook's declarations or in the
-    // app fail the test; errors inside other libraries' declarations are printed, not ours to fix.
-    const output = await run(process.execPath, [tsc, '-p', '.'], { cwd: dir }).catch(
-      (error: Error) => error.message,
-    );
-    const errors = output.split('\n').filter((line) => /error TS\d+/.test(line));
-    const foreign = errors.filter(
-      (line) => /node_modules\//.test(line) && !/node_modules\/@apphook\//.test(line),
-    );
-    if (foreign.length > 0)
-      console.log(`[consumer:${manager}] errors in other libraries' types:\n${foreign.join('\n')}`);
-    expect(errors.filter((line) => !foreign.includes(line))).toEqual([]);
+    const dir = await installAndTypeCheck(manager, install);
 
     const db = join(dir, 'pages.sqlite');
     const server = start(process.execPath, ['dist/server.js', db], { cwd: dir, timeoutMs: 120_000 });

@@ -1,6 +1,6 @@
 /**
  * Build, pack and install the published packages the way a user gets them: shared by the consumer tests
- * (npm, pnpm, MikroORM 7 and 6). A test calls `packAll(dir)` and installs the tarballs into a project outside
+ * (npm, pnpm, yarn, MikroORM 7 and 6). A test calls `packAll(dir)` and installs the tarballs into a project outside
  * the workspace with `installProject`.
  *
  * `pnpm build` writes into each package's `dist/`, so two test files building at once would pack half-written
@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -155,18 +155,57 @@ export async function installWithNpm(project: ProjectOptions): Promise<string> {
 export async function installWithPnpm(project: ProjectOptions): Promise<string> {
   // From the registry, @apphook/sqlite's "@apphook/core": "^0.1.0" finds the published core; from tarballs,
   // pnpm needs to be told that the tarball is that package (npm dedupes to the root's tarball by itself).
-  const overrides = Object.fromEntries(
-    Object.entries(project.dependencies).filter(
-      ([name, spec]) => name.startsWith('@apphook/') && spec.startsWith('file:'),
-    ),
-  );
-  writeProject(project, { pnpm: { overrides } });
+  writeProject(project, { pnpm: { overrides: tarballOverrides(project) } });
   writeFileSync(join(project.dir, '.npmrc'), 'strict-peer-dependencies=true\n');
   return run('pnpm', ['install', '--prefer-offline', '--reporter=append-only'], {
     cwd: project.dir,
     timeoutMs: 420_000,
     env: withoutWorkspaceEnv(),
   });
+}
+
+/**
+ * Installs a fresh project with yarn classic (1.22: what `npm install -g yarn` and the official Node Docker images
+ * give; yarn 2+ users run it per project through corepack). Yarn 1 neither installs peers (list them in
+ * `dependencies`, as its users do) nor has a strict-peer mode: a peer warning about an @apphook package
+ * ("unmet peer dependency", "incorrect peer dependency") fails the install here; other packages' are returned.
+ * Install scripts are skipped: better-sqlite3 would compile from source (its prebuilt binaries are not on the npm
+ * registry), which the npm and pnpm installs already do; a project installed this way type-checks but cannot open
+ * SQLite.
+ */
+export async function installWithYarn(project: ProjectOptions): Promise<string> {
+  // As for pnpm: the tarballs' own "@apphook/core": "^0.1.0" ranges must resolve to the tarballs, not the registry.
+  // Both spelled relative to the project, or yarn sees two patterns for one tarball and warns.
+  const local = (spec: string) =>
+    spec.startsWith('file:/') ? `file:${relative(project.dir, spec.slice(5))}` : spec;
+  const dependencies = Object.fromEntries(
+    Object.entries(project.dependencies).map(([n, s]) => [n, local(s)]),
+  );
+  const resolutions = Object.fromEntries(
+    Object.entries(tarballOverrides(project)).map(([n, s]) => [n, local(s)]),
+  );
+  writeProject({ ...project, dependencies }, { resolutions });
+  const yarn = join(root, 'test', 'node_modules', 'yarn', 'bin', 'yarn.js');
+  const output = await run(
+    process.execPath,
+    [yarn, 'install', '--non-interactive', '--prefer-offline', '--no-progress', '--ignore-scripts'],
+    { cwd: project.dir, timeoutMs: 420_000, env: withoutWorkspaceEnv() },
+  );
+  const peers = output
+    .split('\n')
+    .filter((line) => /"[^"]*@apphook\/[^"]*" has (unmet|incorrect) peer/.test(line));
+  if (peers.length > 0)
+    throw new Error(`yarn install in ${project.dir} warned about peers:\n${peers.join('\n')}`);
+  return output;
+}
+
+/** `file:` tarballs of @apphook packages, for a manager's overrides (pnpm) or resolutions (yarn). */
+function tarballOverrides(project: ProjectOptions): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(project.dependencies).filter(
+      ([name, spec]) => name.startsWith('@apphook/') && spec.startsWith('file:'),
+    ),
+  );
 }
 
 function writeProject(project: ProjectOptions, extra: Record<string, unknown> = {}): void {
