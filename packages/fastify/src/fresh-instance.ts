@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
-import { batchPreReady } from './batched-pre-ready.js';
+import { batchBoot } from './batched-boot.js';
 import { closeQuietly, type DynamicRoutesPlugin } from './fastify-build.js';
 import type { Handover } from './handover.js';
 
@@ -33,7 +33,7 @@ export async function freshInstance(
     return503OnClosing: false,
     routerOptions: { ...routerOptions, defaultRoute: handover.defaultRoute },
   });
-  batchPreReady(instance);
+  batchBoot(instance);
   try {
     await instance.register(plugin as FastifyPluginCallback, { prefix });
     await instance.ready();
