@@ -111,6 +111,7 @@ function install(): boolean {
       }
       const batch: AfterBatch = { owner, callbacks: [func] };
       after.call(this, (error, done) => {
+        // Running now: a route declared from here on (after `await app.after()`) must not join a list already run.
         if (openBatches.get(this) === batch) openBatches.delete(this);
         runInOrder(batch.callbacks, error, done);
       });
