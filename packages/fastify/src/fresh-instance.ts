@@ -5,9 +5,10 @@ import Fastify, {
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
-import { batchPreReady } from './batched-pre-ready.js';
+import { batchBoot } from './batched-boot.js';
 import { closeQuietly, type DynamicRoutesPlugin } from './fastify-build.js';
 import type { Handover } from './handover.js';
+import { withSharedSerializers } from './shared-serializers.js';
 
 /**
  * Makes the fresh Fastify instance of one build: registers the user's plugin under the mount prefix and
@@ -22,18 +23,20 @@ export async function freshInstance(
   logger: Logger,
 ): Promise<FastifyInstance> {
   const { routerOptions, ...rest } = serverOptions ?? {};
-  const instance = Fastify({
-    // The app already logs each request; the fresh instance logs through the app's request logger.
-    logger: false,
-    logController: new LogController({ disableRequestLogging: true }),
-    childLoggerFactory: handover.childLoggerFactory,
-    genReqId: handover.genReqId,
-    ...rest,
-    // Never listening and closed only once idle, so it must never answer 503 for closing (G6).
-    return503OnClosing: false,
-    routerOptions: { ...routerOptions, defaultRoute: handover.defaultRoute },
-  });
-  batchPreReady(instance);
+  const instance = Fastify(
+    withSharedSerializers({
+      // The app already logs each request; the fresh instance logs through the app's request logger.
+      logger: false,
+      logController: new LogController({ disableRequestLogging: true }),
+      childLoggerFactory: handover.childLoggerFactory,
+      genReqId: handover.genReqId,
+      ...rest,
+      // Never listening and closed only once idle, so it must never answer 503 for closing (G6).
+      return503OnClosing: false,
+      routerOptions: { ...routerOptions, defaultRoute: handover.defaultRoute },
+    }),
+  );
+  batchBoot(instance);
   try {
     await instance.register(plugin as FastifyPluginCallback, { prefix });
     await instance.ready();

@@ -8,7 +8,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-// Builds batch Fastify's per-route `preReady` work (batched-pre-ready.ts); these tests prove that work still runs
+// Builds batch Fastify's per-route `preReady` work (batched-boot.ts); these tests prove that work still runs
 // for every route, in order: hooks, schemas, the not-found handler and decorations are all set up there.
 describe('a build of many routes', () => {
   it('sets up every route: its hooks, schema, serializer and the plugin not-found handler', async () => {
