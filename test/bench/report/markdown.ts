@@ -18,7 +18,16 @@ export interface BenchSettings {
     roundsPerProcess: number;
     connections: number;
   };
-  micro: { routes: number; rounds: number; timeMs: number };
+  micro: {
+    routes: number;
+    rounds: number;
+    batches: number;
+    batchMs: number;
+    httpRounds: number;
+    httpDurationS: number;
+    httpWarmup: number;
+    connections: number;
+  };
   fanOut: { reloaders: number; processes: number; commits: number; tenants: number };
   channels: {
     workers: number;
