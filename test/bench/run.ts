@@ -253,7 +253,12 @@ if (only.includes('hot-path')) {
 
 if (only.includes('micro')) {
   await guarded('1b. per-request cost, in-process', async () => {
-    results.micro = await runMicro({ ...settings.micro, postgres: Boolean(postgres), log });
+    results.micro = await runMicro({
+      ...settings.micro,
+      // The request-mode rows on real stores open MikroORM in the parent and the Express child: not in --quick.
+      stores: quick ? [] : postgres ? ['postgres', 'sqlite'] : ['sqlite'],
+      log,
+    });
     problems.push(...results.micro.problems);
   });
 }

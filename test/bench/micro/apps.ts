@@ -13,6 +13,7 @@ export type MicroBinding = 'express' | 'fastify' | 'koa' | 'hono' | 'nestjs';
  * `request-postgres` and `request-sqlite`: request mode reading the version from a real store, one read per
  * request (requests come one at a time here, so none shares a read: the worst case of G7's shared read).
  * `push-handler` (Hono only): push mode served by `binding.handler` as the whole app, no outer Hono app.
+ * `push-light` (Fastify only): push mode with `routing: 'light'` (no fresh instance per build, no hand-over).
  */
 export type MicroVariant =
   | 'harness'
@@ -20,7 +21,8 @@ export type MicroVariant =
   | ReloaderMode
   | 'request-postgres'
   | 'request-sqlite'
-  | 'push-handler';
+  | 'push-handler'
+  | 'push-light';
 
 export interface MicroApp {
   listener: RequestListener;
@@ -65,7 +67,7 @@ export async function buildApp(
     }
     const mode: ReloaderMode = kind
       ? 'request'
-      : variant === 'push-handler'
+      : variant === 'push-handler' || variant === 'push-light'
         ? 'push'
         : (variant as ReloaderMode);
     const reloader = createReloader({ store, binding: b, mode, scope: 'micro', logger: false });
@@ -143,7 +145,10 @@ export async function buildApp(
     if (variant === 'bare') await app.register(plugin);
     else {
       const { fastifyBinding } = await import('@apphook/fastify');
-      const b = fastifyBinding({ rebuildRoutes: () => plugin });
+      const b = fastifyBinding({
+        rebuildRoutes: () => plugin,
+        ...(variant === 'push-light' ? { routing: 'light' as const } : {}),
+      });
       await app.register(b.plugin);
       await reload(b);
     }

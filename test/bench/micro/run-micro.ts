@@ -35,8 +35,8 @@ export interface MicroOptions {
   /** Requests sent before the HTTP rounds (JIT warm-up). */
   httpWarmup: number;
   connections: number;
-  /** Also measure request mode on real stores (Express only): PostgreSQL when reachable, and SQLite. */
-  postgres: boolean;
+  /** Also measure request mode on these real stores (Express only; none in the quick run, to keep it short). */
+  stores: Array<'postgres' | 'sqlite'>;
   log(line: string): void;
 }
 
@@ -85,7 +85,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
   const databases: MicroChildConfig['databases'] = {};
   const created: BenchDatabase[] = [];
   try {
-    for (const kind of options.postgres ? (['postgres', 'sqlite'] as const) : (['sqlite'] as const)) {
+    for (const kind of options.stores) {
       try {
         const db = await createBenchDatabase(kind, 0);
         created.push(db);
@@ -97,6 +97,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
     for (const binding of MICRO_BINDINGS) {
       const variants: MicroVariant[] = [...MODES];
       if (binding === 'hono') variants.push('push-handler');
+      if (binding === 'fastify') variants.push('push-light');
       if (binding === 'express') {
         if (databases.postgres) variants.push('request-postgres');
         if (databases.sqlite) variants.push('request-sqlite');
