@@ -11,6 +11,10 @@ import { table } from './markdown.js';
 const ci = (c: [number, number]) => `[${fixed(c[0], 3)}–${fixed(c[1], 3)}]`;
 
 export function microSection(micro: MicroResult): string {
+  // Results saved by a bench before the HTTP scale existed (--render of an old benchmarks.json).
+  if (!micro.http) {
+    return '## 1b. What apphook adds to one request, in-process\n\nMeasured by an older version of this section: run `pnpm bench --only micro` again.';
+  }
   const o = micro.options;
   const http = new Map(micro.http.map((h) => [h.binding, h]));
   const ns = (v: number) => whole(v);
