@@ -72,7 +72,16 @@ const settings: BenchSettings = quick
   ? {
       quick,
       hotPath: { routes: 200, rounds: 1, durationS: 1, roundsPerProcess: 1, connections: 32 },
-      micro: { routes: 200, rounds: 1, timeMs: 50 },
+      micro: {
+        routes: 200,
+        rounds: 5,
+        batches: 4,
+        batchMs: 0.5,
+        httpRounds: 1,
+        httpDurationS: 1,
+        httpWarmup: 200,
+        connections: 32,
+      },
       fanOut: { reloaders: 40, processes: 2, commits: 3, tenants: 50 },
       channels: {
         workers: 3,
@@ -91,7 +100,18 @@ const settings: BenchSettings = quick
       // 12 one-second rounds per variant on 3 sets of processes: many short interleaved rounds, so drift on a
       // shared machine lands on every variant alike and the per-round ratios give a confidence interval.
       hotPath: { routes: 200, rounds: 12, durationS: 1, roundsPerProcess: 4, connections: 32 },
-      micro: { routes: 200, rounds: 7, timeMs: 400 },
+      // In-process: 40 rounds, each keeping every variant's fastest of 8 interleaved ~1 ms batches; the bare
+      // framework over HTTP in 5 one-second rounds.
+      micro: {
+        routes: 200,
+        rounds: 40,
+        batches: 8,
+        batchMs: 1,
+        httpRounds: 5,
+        httpDurationS: 1,
+        httpWarmup: 2000,
+        connections: 32,
+      },
       fanOut: { reloaders: 1000, processes: 4, commits: 30, tenants: 1000 },
       channels: {
         workers: 8,
@@ -233,7 +253,12 @@ if (only.includes('hot-path')) {
 
 if (only.includes('micro')) {
   await guarded('1b. per-request cost, in-process', async () => {
-    results.micro = await runMicro({ ...settings.micro, log });
+    results.micro = await runMicro({
+      ...settings.micro,
+      // The request-mode rows on real stores open MikroORM in the parent and the Express child: not in --quick.
+      stores: quick ? [] : postgres ? ['postgres', 'sqlite'] : ['sqlite'],
+      log,
+    });
     problems.push(...results.micro.problems);
   });
 }

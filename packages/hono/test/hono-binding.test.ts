@@ -64,6 +64,35 @@ describe('honoBinding in an app', () => {
     expect(head.status).toBe(200);
   });
 
+  it('hands the built app exactly the execution context the outer app got, none when it got none', async () => {
+    const probe = (c: { executionCtx: unknown }) => {
+      try {
+        return c.executionCtx;
+      } catch {
+        return 'none';
+      }
+    };
+    let seen: unknown;
+    const binding = honoBinding({
+      rebuildRoutes: () =>
+        new Hono().get('/ctx', (c) => {
+          seen = probe(c);
+          return c.text('ok');
+        }),
+    });
+    await started(binding);
+    const app = new Hono();
+    app.use(binding.middleware);
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} };
+    expect((await app.request('/ctx', {}, {}, ctx)).status).toBe(200);
+    expect(seen).toBe(ctx);
+    const limit = Error.stackTraceLimit;
+    expect((await app.request('/ctx')).status).toBe(200);
+    expect(seen).toBe('none');
+    // The probe of a missing context runs without a stack trace (it cost ~8 us per request) and restores the limit.
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+
   it('serves under a prefix with basePath, or mounted with app.mount and binding.handler', async () => {
     const binding = honoBinding({
       rebuildRoutes: () =>

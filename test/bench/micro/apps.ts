@@ -1,17 +1,31 @@
 /**
  * The in-process apps of the microbenchmark: per framework, the same 200 routes served bare (the framework's own
- * router, no apphook) or through the apphook binding in one mode, each with a function that sends one request
- * in-process (no socket) and resolves when its response ended.
+ * router, no apphook) or through the apphook binding in one mode, each as the Node request listener
+ * `(req, res) => void` its HTTP server would call, so one driver (node-driver.ts) sends every request alike.
  */
-import { createReloader, memoryStore, type ReloaderMode } from '@apphook/core';
-import inject from 'light-my-request';
+import type { RequestListener } from 'node:http';
+import { createReloader, memoryStore, type ReloaderMode, type TokenStore } from '@apphook/core';
+import type { DbConfig } from '@apphook/example-pages-site/db';
 
 export type MicroBinding = 'express' | 'fastify' | 'koa' | 'hono' | 'nestjs';
-export type MicroVariant = 'bare' | ReloaderMode;
+/**
+ * `harness`: a listener that only ends the response, so what the driver itself costs is on the record.
+ * `request-postgres` and `request-sqlite`: request mode reading the version from a real store, one read per
+ * request (requests come one at a time here, so none shares a read: the worst case of G7's shared read).
+ * `push-handler` (Hono only): push mode served by `binding.handler` as the whole app, no outer Hono app.
+ * `push-light` (Fastify only): push mode with `routing: 'light'` (no fresh instance per build, no hand-over).
+ */
+export type MicroVariant =
+  | 'harness'
+  | 'bare'
+  | ReloaderMode
+  | 'request-postgres'
+  | 'request-sqlite'
+  | 'push-handler'
+  | 'push-light';
 
 export interface MicroApp {
-  /** One GET of `path`, in-process; resolves with the status code and body. */
-  request(path: string): Promise<{ status: number; body: string }>;
+  listener: RequestListener;
   close(): Promise<void>;
 }
 
@@ -22,19 +36,46 @@ export async function buildApp(
   binding: MicroBinding,
   variant: MicroVariant,
   routes: number,
+  databases: Partial<Record<'postgres' | 'sqlite', DbConfig>> = {},
 ): Promise<MicroApp> {
+  if (variant === 'harness') {
+    return {
+      listener: (_req, res) => {
+        res.end('ok');
+      },
+      close: async () => {},
+    };
+  }
   const paths = Array.from({ length: routes }, (_, i) => i);
   let stopReloader = async () => {};
-  /** Starts a reloader for `b` in the variant's mode, on an in-memory store (no database: this is the hot path). */
+  /**
+   * Starts a reloader for `b` in the variant's mode, on an in-memory store (no I/O: push and interval never
+   * read on the hot path), or for the real-store variants on that database's store.
+   */
   const reload = async (b: Parameters<typeof createReloader>[0]['binding']) => {
-    const reloader = createReloader({
-      store: memoryStore({ logger: false }),
-      binding: b,
-      mode: variant as ReloaderMode,
-      logger: false,
-    });
+    let store: TokenStore<unknown> = memoryStore({ logger: false });
+    let closeDb = async () => {};
+    const kind =
+      variant === 'request-postgres' ? 'postgres' : variant === 'request-sqlite' ? 'sqlite' : undefined;
+    if (kind) {
+      const config = databases[kind];
+      if (!config) throw new Error(`${variant}: no ${kind} database given`);
+      const { openDatabase } = await import('@apphook/example-pages-site/db');
+      const db = await openDatabase(config);
+      store = db.store as TokenStore<unknown>;
+      closeDb = () => db.close();
+    }
+    const mode: ReloaderMode = kind
+      ? 'request'
+      : variant === 'push-handler' || variant === 'push-light'
+        ? 'push'
+        : (variant as ReloaderMode);
+    const reloader = createReloader({ store, binding: b, mode, scope: 'micro', logger: false });
     await reloader.start();
-    stopReloader = () => reloader.stop();
+    stopReloader = async () => {
+      await reloader.stop();
+      await closeDb();
+    };
   };
 
   if (binding === 'express' || binding === 'nestjs') {
@@ -59,29 +100,11 @@ export async function buildApp(
         app.use(b.middleware);
         await reload(b);
       }
-      return viaInject(app, () => stopReloader());
+      return { listener: app as unknown as RequestListener, close: () => stopReloader() };
     }
-    await import('reflect-metadata');
-    const { Module } = await import('@nestjs/common');
-    const { NestFactory } = await import('@nestjs/core');
-    const { ExpressAdapter } = await import('@nestjs/platform-express');
-    const { ApphookModule } = await import('@apphook/nestjs');
-    const imports =
-      variant === 'bare'
-        ? []
-        : [
-            ApphookModule.forRoot({
-              store: memoryStore({ logger: false }),
-              rebuildRoutes: () => router(),
-              mode: variant,
-            }),
-          ];
-    class AppModule {}
-    Module({ imports })(AppModule);
-    const nest = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
-    if (variant === 'bare') nest.use(router());
-    await nest.init();
-    return viaInject(nest.getHttpAdapter().getInstance(), () => nest.close());
+    if (variant !== 'bare' && variant !== 'push' && variant !== 'interval' && variant !== 'request')
+      throw new Error(`nestjs: no ${variant} variant (the real-store variants are Express only)`);
+    return nestApp(variant, router);
   }
 
   if (binding === 'koa') {
@@ -106,7 +129,7 @@ export async function buildApp(
       app.use(b.middleware);
       await reload(b);
     }
-    return viaInject(app.callback(), () => stopReloader());
+    return { listener: app.callback() as RequestListener, close: () => stopReloader() };
   }
 
   if (binding === 'fastify') {
@@ -122,16 +145,18 @@ export async function buildApp(
     if (variant === 'bare') await app.register(plugin);
     else {
       const { fastifyBinding } = await import('@apphook/fastify');
-      const b = fastifyBinding({ rebuildRoutes: () => plugin });
+      const b = fastifyBinding({
+        rebuildRoutes: () => plugin,
+        ...(variant === 'push-light' ? { routing: 'light' as const } : {}),
+      });
       await app.register(b.plugin);
       await reload(b);
     }
     await app.ready();
+    // The handler Fastify gave its HTTP server (its routing wrapper), as a request from a socket reaches it.
+    const listener = app.server.listeners('request')[0] as RequestListener;
     return {
-      async request(path) {
-        const res = await app.inject({ method: 'GET', url: path });
-        return { status: res.statusCode, body: res.body };
-      },
+      listener,
       async close() {
         await stopReloader();
         await app.close();
@@ -140,6 +165,7 @@ export async function buildApp(
   }
 
   const { Hono } = await import('hono');
+  const { getRequestListener } = await import('@hono/node-server');
   const pages = () => {
     const h = new Hono();
     for (const i of paths) {
@@ -149,32 +175,57 @@ export async function buildApp(
     return h;
   };
   const app = new Hono();
+  let fetch = app.fetch;
   if (variant === 'bare') app.route('/', pages());
   else {
     const { honoBinding } = await import('@apphook/hono');
     const b = honoBinding({ rebuildRoutes: () => pages() });
-    app.use(b.middleware);
+    if (variant === 'push-handler') fetch = b.handler;
+    else app.use(b.middleware);
     await reload(b);
   }
-  return {
-    async request(path) {
-      const res = await app.request(path);
-      return { status: res.status, body: await res.text() };
-    },
-    close: () => stopReloader(),
-  };
+  // What `serve({ fetch })` runs per request: @hono/node-server's Node adapter.
+  return { listener: getRequestListener(fetch) as RequestListener, close: () => stopReloader() };
 }
 
-/** Node-style handlers (Express, Koa, Nest on Express) get light-my-request's in-process request and response. */
-function viaInject(
-  handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
-  close: () => Promise<void>,
-): MicroApp {
+/**
+ * NestJS on Express: the bare variant mounts its router where ApphookModule mounts the binding (a module's
+ * `onModuleInit`, after Nest's body parsers and controllers, before its not-found handler), so the two differ
+ * by apphook only.
+ */
+async function nestApp(
+  variant: 'bare' | ReloaderMode,
+  router: () => import('express').Router,
+): Promise<MicroApp> {
+  await import('reflect-metadata');
+  const { Inject, Module } = await import('@nestjs/common');
+  const { HttpAdapterHost, NestFactory } = await import('@nestjs/core');
+  const { ExpressAdapter } = await import('@nestjs/platform-express');
+  const { ApphookModule } = await import('@apphook/nestjs');
+  class BareRoutes {
+    constructor(private readonly host: InstanceType<typeof HttpAdapterHost>) {}
+    onModuleInit() {
+      this.host.httpAdapter.use(router());
+    }
+  }
+  Inject(HttpAdapterHost)(BareRoutes, undefined, 0);
+  const imports =
+    variant === 'bare'
+      ? []
+      : [
+          ApphookModule.forRoot({
+            store: memoryStore({ logger: false }),
+            rebuildRoutes: () => router(),
+            mode: variant,
+            logger: false,
+          }),
+        ];
+  class AppModule {}
+  Module({ imports, providers: variant === 'bare' ? [BareRoutes] : [] })(AppModule);
+  const nest = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+  await nest.init();
   return {
-    async request(path) {
-      const res = await inject(handler as never, { method: 'GET', url: path });
-      return { status: res.statusCode, body: res.body };
-    },
-    close,
+    listener: nest.getHttpAdapter().getInstance() as RequestListener,
+    close: () => nest.close(),
   };
 }

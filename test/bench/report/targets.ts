@@ -9,6 +9,7 @@ import type { HotPathResult } from '../hot-path/run-hot-path.js';
 import { fixed, verdictAtLeast } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
+import { hotPathVerdicts, microTargets } from './micro-targets.js';
 
 export type TargetStatus = 'met' | 'missed' | 'inconclusive' | 'not measured';
 
@@ -75,7 +76,7 @@ function hotPathTargets(hot: HotPathResult | undefined, loadAverage: number | un
                 `(${row.rounds.length} interleaved rounds, server and load generator on separate cores, load average ${fixed(loadAverage, 2)}; CPU-per-request verdict: ${cpuStatus}); ` +
                 aa +
                 `no I/O on the hot path (${fixed(row.queriesPerSec, 2)} token reads/s, from the ${variant === 'push' ? 'safety poll' : 'interval poll'} only). ` +
-                'The in-process measurement (section 1b) is the conclusive one for this target.',
+                'See the hot-path verdict: the in-process measurement (section 1b) decides.',
             }),
       });
     }
@@ -193,32 +194,6 @@ function channelTargets(channels: ChannelResult[] | undefined, cores: number): T
   return out;
 }
 
-/** The per-binding in-process cost: apphook's ns per request against the bare framework's CPU per request. */
-function microTargets(micro: MicroResult | undefined): Target[] {
-  if (!micro) return [];
-  const out: Target[] = [];
-  for (const row of micro.rows) {
-    if (row.variant !== 'push' && row.variant !== 'interval') continue;
-    const bare = micro.rows.find((r) => r.binding === row.binding && r.variant === 'bare');
-    const status = verdictAtLeast(row.ratioCI, 0.98);
-    out.push({
-      target: `${row.variant} ≥ 0.98 × bare, in-process CPU per request (${row.binding})`,
-      measured: `${fixed(row.ratio, 3)} [${fixed(row.ratioCI[0], 3)}–${fixed(row.ratioCI[1], 3)}]: +${Math.round(row.addedNs)} ns [${Math.round(row.addedNsCI[0])}–${Math.round(row.addedNsCI[1])}] on ${Math.round(bare?.cpuNs ?? Number.NaN)} ns`,
-      bound: '≥ 0.98 (95 % CI)',
-      status,
-      ...(status === 'met'
-        ? {}
-        : {
-            note:
-              status === 'inconclusive'
-                ? `the interval contains 0.98 (${micro.options.rounds} rounds): more rounds or a quieter machine would decide it.`
-                : `apphook's delegation (binding middleware, acquire, hand-over to the built router) costs more than 2 % of what ${row.binding} itself spends on a request of this 200-route app.`,
-          }),
-    });
-  }
-  return out;
-}
-
 /** Push storms against the interval storm of the same run: a storm must not starve the writer. */
 function stormTargets(channels: ChannelResult[] | undefined): Target[] {
   const baseline = channels?.find((c) => c.group.id === STORM_BASELINE)?.storm;
@@ -306,6 +281,7 @@ export function evaluateTargets(
   return [
     ...scaleTargets(scale),
     ...hotPathTargets(hot, machine.loadAverageStart),
+    ...hotPathVerdicts(hot, micro),
     ...microTargets(micro),
     ...channelTargets(channels, machine.cores),
     ...stormTargets(channels),
