@@ -6,7 +6,7 @@ import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
-import { fanOutSection, microSection, stormComparison } from './sections.js';
+import { fanOutSection, microSection, propagationProse, stormComparison } from './sections.js';
 import type { Target } from './targets.js';
 
 export interface BenchSettings {
@@ -153,22 +153,6 @@ function hotPathSection(hot: HotPathResult): string {
 }
 
 const interval = (c: [number, number] | undefined) => (c ? `[${fixed(c[0], 3)}–${fixed(c[1], 3)}]` : '');
-
-function propagationProse(s: BenchSettings['channels']): string {
-  const head = `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process; the push channels again with 2 workers (one per core: rebuilds do not queue behind each other, so the push delay itself shows). `;
-  const timing =
-    'for each commit, the time from its commit (an after-commit hook in the writer) until every worker reported serving it or a later version (IPC, same clock). ' +
-    '"push delay" is until every worker had begun the rebuild that serves the commit (hint delivery and the store read, without the rebuild itself); "total" adds the rebuilds; "each worker" is every (commit, worker) pair; ' +
-    'the rebuild columns are the workers’ own build durations (snapshot read, router build) in the same window.';
-  if (!s.pauseMs && s.gapMs) {
-    return `${head}The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ${timing}`;
-  }
-  return (
-    head +
-    `The writer makes ${s.commits} isolated commits per channel (fewer for the 1 s poll, each of whose commits waits about half a poll): each one only after every worker served the previous one, then the rebuild spacing (\`minRebuildIntervalMs\`, ${s.spacingMs} ms) and a random ${s.pauseMs[0]}–${s.pauseMs[1]} ms, so no commit is held back by the spacing of the rebuild before it; ${timing} ` +
-    'Commits that come closer together than the spacing are a different case, measured by the storm (section 3): a hint arriving less than `minRebuildIntervalMs` after a rebuild ended waits out the rest of that window (the scheduler coalesces everything that arrives meanwhile into one rebuild), so such a commit takes up to the spacing longer to show.'
-  );
-}
 
 function channelSections(channels: ChannelResult[], s: BenchSettings['channels']): string {
   const skipped = (c: ChannelResult) => `not measured: ${c.skipped}`;
