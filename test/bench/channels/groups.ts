@@ -16,6 +16,11 @@ export interface ChannelGroup {
   storm: boolean;
   /** The convergence targets apply to push channels only. */
   pushTarget: boolean;
+  /**
+   * At most this many propagation commits (fewer than the run's): for a slow poll, whose isolated commits each
+   * take most of a poll interval, so the group stays within the run's time.
+   */
+  propagationCommits?: number;
   /** Worker count when not the run's default (the 2-worker propagation runs). */
   workers?: number;
   /** Measure idle reads (default true). */
@@ -63,6 +68,8 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     db: 'postgres',
     mode: 'interval',
     intervalMs: 1000,
+    // Each isolated commit waits about half a poll for its read: 30 of them take as long as 100 at 100 ms.
+    propagationCommits: 30,
     notify: false,
     redis: false,
     propagation: true,

@@ -1,7 +1,7 @@
 /**
  * Sections 2 to 4 for one channel group: 8 site workers (examples/pages-site) on a table of their own, a writer in
- * this process. First the idle cost (token reads while nothing changes), then propagation (commits at random
- * gaps, each timed until every worker serves it), then the storm (commits as fast as one writer can go).
+ * this process. First the idle cost (token reads while nothing changes), then propagation (isolated commits,
+ * each timed until every worker serves it), then the storm (commits as fast as one writer can go).
  */
 
 import type { ReloaderStats } from '@apphook/core';
@@ -17,8 +17,16 @@ export interface ChannelOptions {
   routes: number;
   idleS: number;
   safetyIntervalMs: number;
+  /** Propagation commits per group (a group's `propagationCommits` can lower it). */
   commits: number;
-  gapMs: [number, number];
+  /**
+   * After every worker served a commit, the writer waits the rebuild spacing (`spacingMs`) plus a random pause
+   * in this range before the next one: each commit is measured alone, never delayed by the spacing of the
+   * rebuild before it (the storm measures commits that come closer together).
+   */
+  pauseMs: [number, number];
+  /** The workers' `minRebuildIntervalMs` (core's default unless the reloader options set it). */
+  spacingMs: number;
   stormCommits: number;
   /** The storm stops early after this long (a CPU-bound machine), and says how many commits it made. */
   stormMaxMs: number;
@@ -194,9 +202,13 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
     // --- propagation -----------------------------------------------------------------------------------
     if (group.propagation) {
       const commits: Commit[] = [];
-      for (let i = 0; i < options.commits; i++) {
-        const [lo, hi] = options.gapMs;
-        await sleep(lo + Math.random() * (hi - lo));
+      const count = Math.min(options.commits, group.propagationCommits ?? Number.POSITIVE_INFINITY);
+      for (let i = 0; i < count; i++) {
+        // Isolated commits: the previous one is served everywhere (its rebuilds ended), then the spacing
+        // window passes, so this commit's rebuild starts as soon as its hint or poll arrives.
+        if (i > 0) await waitAll(commits[i - 1]!.version, timeoutMs);
+        const [lo, hi] = options.pauseMs;
+        await sleep(options.spacingMs + lo + Math.random() * (hi - lo));
         commits.push(await writer.rename(nextPath(), `propagation ${i}`));
       }
       await waitAll(commits.at(-1)!.version, timeoutMs);

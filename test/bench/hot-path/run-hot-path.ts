@@ -15,6 +15,17 @@ import { createBenchDatabase } from '../lib/database.js';
 import { median, medianCI, round } from '../lib/stats.js';
 import type { HotPathServerConfig, HotPathServerInfo, Variant } from './server.js';
 
+/**
+ * Every server runs with a young generation of fixed size. By default V8 sizes it by the recent allocation rate,
+ * and this bench's duty cycle (each server idles through the other variants' rounds, then takes a burst) fools
+ * that: at a burst's first scavenge the rate still looks idle, the young generation shrinks from 64 MB to 2–4 MB
+ * and regrows only over many seconds, so that server collects 10–20 times as often per request (13 against 0.7
+ * scavenges per 1,000 requests) and loses 10–15 % of its throughput. Which process it hits depends on its heap
+ * state: in most runs the SQLite + Redis push server (issue 15), in some a bare one. 32 MB semi-spaces are what
+ * the default grows to under steady load, so every variant is measured at that steady state.
+ */
+export const SERVER_NODE_FLAGS = ['--min-semi-space-size=32', '--max-semi-space-size=32'];
+
 /** The server variants plus `control`: a second bare server, an A/A comparison that shows the measurement noise. */
 export type HotPathVariant = Variant | 'control';
 
@@ -65,6 +76,8 @@ export interface HotPathRound {
   non2xx: number;
   /** The server process's CPU time (user + system) per request in this round, in microseconds. */
   cpuUsPerRequest: number;
+  /** Garbage collections in the server per 1,000 requests of this round (a count the machine's load does not move). */
+  gcPer1kRequests?: number;
 }
 
 export interface HotPathRow {
@@ -94,6 +107,8 @@ export interface HotPathRow {
   /** Median over rounds of bare's CPU per request over this variant's (same direction as the throughput ratio). */
   cpuRatioToBare: number;
   cpuRatioToBareCI: [number, number];
+  /** Median over rounds of the server's garbage collections per 1,000 requests. */
+  gcPer1kRequests?: number;
 }
 
 export interface HotPathResult {
@@ -183,10 +198,12 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
                 if (!server) continue;
                 const q0 = await server.call<number>('queries');
                 const c0 = await server.call<number>('cpu');
+                const g0 = await server.call<{ count: number }>('gc');
                 const t0 = performance.now();
                 const result = await load(server, { duration: options.durationS });
                 const seconds = (performance.now() - t0) / 1000;
                 const c1 = await server.call<number>('cpu');
+                const g1 = await server.call<{ count: number }>('gc');
                 const q1 = await server.call<number>('queries');
                 const measured: HotPathRound = {
                   reqPerSec: result.requests.total / result.duration,
@@ -196,6 +213,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
                   errors: result.errors,
                   non2xx: result.non2xx,
                   cpuUsPerRequest: (c1 - c0) / Math.max(1, result.requests.total),
+                  gcPer1kRequests: ((g1.count - g0.count) * 1000) / Math.max(1, result.requests.total),
                 };
                 if (measured.errors > 0 || measured.non2xx > 0) {
                   problems.push(
@@ -247,6 +265,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
           cpuUsPerRequest: round(median(measured.map((r) => r.cpuUsPerRequest)), 2),
           cpuRatioToBare: round(median(cpuRatios), 3),
           cpuRatioToBareCI: [round(cpuCI[0], 3), round(cpuCI[1], 3)],
+          gcPer1kRequests: round(median(measured.map((r) => r.gcPer1kRequests ?? Number.NaN)), 2),
         });
       }
     }
@@ -278,9 +297,12 @@ async function startServers(
       };
       try {
         const profile = options.profile?.(variant);
-        const execArgv = profile
-          ? ['--cpu-prof', `--cpu-prof-dir=${dirname(profile)}`, `--cpu-prof-name=${basename(profile)}`]
-          : [];
+        const execArgv = [
+          ...SERVER_NODE_FLAGS,
+          ...(profile
+            ? ['--cpu-prof', `--cpu-prof-dir=${dirname(profile)}`, `--cpu-prof-name=${basename(profile)}`]
+            : []),
+        ];
         servers.set(
           variant,
           await startChild<HotPathServerInfo>(serverPath, config, { execArgv, startTimeoutMs: 180_000 }),

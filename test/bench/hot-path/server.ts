@@ -4,7 +4,8 @@
  * middleware. The parent loads it with autocannon and asks it how many token reads it made.
  */
 import type { AddressInfo } from 'node:net';
-import { createReloader, type Notifier, type ReloaderMode } from '@apphook/core';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { createReloader, memoryNotifier, type Notifier, type ReloaderMode } from '@apphook/core';
 import { type DbConfig, openDatabase } from '@apphook/example-pages-site/db';
 import type { Page } from '@apphook/example-pages-site/pages';
 import { expressBinding } from '@apphook/express';
@@ -22,6 +23,10 @@ export interface HotPathServerConfig {
   /** Push through Redis when the store cannot push itself (SQLite; Postgres before LISTEN). */
   redisUrl?: string;
   redisChannel?: string;
+  /** `push` only: carry hints through an in-process notifier instead of Redis (an experiment: apphook without Redis). */
+  pushVia?: 'redis' | 'memory';
+  /** `bare` only: open the Redis client and a notifier subscription as `push` does, with no reloader (an experiment). */
+  openRedis?: boolean;
 }
 
 export interface HotPathServerInfo {
@@ -59,8 +64,29 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
   let stopReloader = async () => {};
   let quitRedis = async () => {};
 
+  const openRedis = async (): Promise<Notifier> => {
+    if (!config.redisUrl) throw new Error(`${db.store.name} has no push channel and no Redis URL was given`);
+    const { Redis } = await import('ioredis');
+    const { redisNotifier } = await import('@apphook/redis');
+    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+    quitRedis = async () => {
+      await client.quit().catch(() => {});
+    };
+    channel = 'Redis';
+    return redisNotifier({ client, ...(config.redisChannel ? { channel: config.redisChannel } : {}) });
+  };
+
   if (config.variant === 'bare') {
     app.use(await build());
+    if (config.openRedis) {
+      const notifier = await openRedis();
+      const subscription = await notifier.subscribe(config.scope, { hint() {}, resync() {}, down() {} });
+      const quit = quitRedis;
+      quitRedis = async () => {
+        await subscription.close();
+        await quit();
+      };
+    }
   } else if (config.variant === 'naive') {
     const naive = naiveMiddleware({
       orm: db.orm,
@@ -73,17 +99,11 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
   } else {
     const mode: ReloaderMode = config.variant;
     let notifier: Notifier | undefined;
-    if (mode === 'push' && !store.subscribe) {
-      if (!config.redisUrl)
-        throw new Error(`${db.store.name} has no push channel and no Redis URL was given`);
-      const { Redis } = await import('ioredis');
-      const { redisNotifier } = await import('@apphook/redis');
-      const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-      quitRedis = async () => {
-        await client.quit().catch(() => {});
-      };
-      notifier = redisNotifier({ client, ...(config.redisChannel ? { channel: config.redisChannel } : {}) });
-      channel = 'Redis';
+    if (mode === 'push' && !store.subscribe && config.pushVia === 'memory') {
+      notifier = memoryNotifier();
+      channel = 'in-process notifier';
+    } else if (mode === 'push' && !store.subscribe) {
+      notifier = await openRedis();
     } else if (mode === 'push') {
       channel = `${db.store.name} LISTEN`;
     }
@@ -101,6 +121,23 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
     stopReloader = () => reloader.stop();
     queries = () => store.reads;
   }
+  // Garbage collections in this process, for comparing variants by counts the machine's load does not move:
+  // how many, how long, how many were mark-compacts, and by kind/flags (perf_hooks constants).
+  const gcs = { count: 0, ms: 0, major: 0, majorMs: 0, kinds: {} as Record<string, number> };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { kind, flags } = (entry as unknown as { detail: { kind: number; flags: number } }).detail;
+      gcs.count++;
+      gcs.ms += entry.duration;
+      gcs.kinds[`${kind}/${flags}`] = (gcs.kinds[`${kind}/${flags}`] ?? 0) + 1;
+      // NODE_PERFORMANCE_GC_MAJOR (4) and _INCREMENTAL (8): a mark-compact, not a scavenge.
+      if (kind & 12) {
+        gcs.major++;
+        gcs.majorMs += entry.duration;
+      }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   app.use((_req, res) => {
     res.status(404).type('text').send('not found');
   });
@@ -115,6 +152,10 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
     info: { port: (server.address() as AddressInfo).port, routes, channel },
     methods: {
       queries: () => queries(),
+      gc: () => ({ ...gcs, kinds: { ...gcs.kinds } }),
+      resources: () => process.getActiveResourcesInfo(),
+      heap: () => process.memoryUsage(),
+      spaces: async () => (await import('node:v8')).getHeapSpaceStatistics(),
       /** This process's CPU time so far (user + system), in microseconds. */
       cpu: () => {
         const usage = process.cpuUsage();
@@ -122,6 +163,7 @@ await serveChild<HotPathServerConfig, HotPathServerInfo>(async (config) => {
       },
     },
     async close() {
+      gcObserver.disconnect();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await stopReloader();

@@ -6,7 +6,7 @@ import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
-import { fanOutSection, microSection, stormComparison } from './sections.js';
+import { fanOutSection, microSection, propagationProse, stormComparison } from './sections.js';
 import type { Target } from './targets.js';
 
 export interface BenchSettings {
@@ -35,7 +35,12 @@ export interface BenchSettings {
     idleS: number;
     safetyIntervalMs: number;
     commits: number;
-    gapMs: [number, number];
+    /** Random pause after the rebuild spacing, between one commit served everywhere and the next. */
+    pauseMs: [number, number];
+    /** The workers' rebuild spacing (`minRebuildIntervalMs`), waited out before every propagation commit. */
+    spacingMs: number;
+    /** Reports written before isolated commits: commits at random gaps of this range. */
+    gapMs?: [number, number];
     stormCommits: number;
     stormMaxMs: number;
   };
@@ -114,6 +119,7 @@ function hotPathSection(hot: HotPathResult): string {
       `Placement: ${hot.placement ?? 'not pinned'}. ` +
       `Variants alternate: ${o.rounds} round${o.rounds > 1 ? 's' : ''} of ${o.durationS} s each (the order rotates every round), on server processes started afresh every ${o.roundsPerProcess > 1 ? `${o.roundsPerProcess} rounds` : 'round'}${o.warmupRequests > 0 ? ` and warmed up with ${whole(o.warmupRequests)} requests` : ''}. req/s is the median over rounds (min–max in brackets); ` +
       'the ratio to bare is the median of each round’s ratio to the bare router of the same round, with a 95 % bootstrap confidence interval of that median; server CPU is the server process’s user + system time per request (its own `process.cpuUsage()`), and its ratio is bare’s over the variant’s, per round; latency is the median of the rounds’ percentiles; ' +
+      'GCs /1k req is the server’s garbage collections per 1,000 requests (median over rounds), a count the machine’s load does not move; every server runs with a fixed young generation (`--min-semi-space-size=32 --max-semi-space-size=32`, what V8 grows to under steady load), see "Reading these numbers". ' +
       'DB queries/s counts token reads (a counting wrapper around the store, or the naive middleware’s SELECTs).',
   ];
   for (const db of [...new Set(hot.rows.map((r) => r.db))]) {
@@ -131,11 +137,12 @@ function hotPathSection(hot: HotPathResult): string {
           'ratio to bare [95 % CI]',
           'server CPU µs/req',
           'CPU ratio to bare [95 % CI]',
+          'GCs /1k req',
           'DB queries/s',
         ],
         rows.map((r) =>
           r.skipped
-            ? [r.label, `not measured: ${r.skipped}`, '', '', '', '', '', '']
+            ? [r.label, `not measured: ${r.skipped}`, '', '', '', '', '', '', '']
             : [
                 r.label + (r.channel ? ` (${r.channel})` : ''),
                 `${whole(r.reqPerSec)} (${whole(r.reqPerSecMin)}–${whole(r.reqPerSecMax)})`,
@@ -144,6 +151,7 @@ function hotPathSection(hot: HotPathResult): string {
                 r.variant === 'bare' ? '1' : `${fixed(r.ratioToBare, 3)} ${interval(r.ratioToBareCI)}`,
                 fixed(r.cpuUsPerRequest, 1),
                 r.variant === 'bare' ? '1' : `${fixed(r.cpuRatioToBare, 3)} ${interval(r.cpuRatioToBareCI)}`,
+                r.gcPer1kRequests === undefined ? '' : fixed(r.gcPer1kRequests, 1),
                 fixed(r.queriesPerSec, 1),
               ],
         ),
@@ -162,20 +170,17 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
   return [
     '## 2. Propagation',
     '',
-    `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process; the push channels again with 2 workers (one per core: rebuilds do not queue behind each other, so the push delay itself shows). The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ` +
-      'for each commit, the time from its commit (an after-commit hook in the writer) until every worker reported serving it or a later version (IPC, same clock). ' +
-      '"each worker" is every (commit, worker) pair; "all started rebuilding" is until every worker had begun the rebuild that serves the commit (hint delivery, store read and waiting for a rebuild in progress, without the rebuild itself); ' +
-      'the rebuild columns are the workers’ own build durations (snapshot read, router build) in the same window.',
+    propagationProse(s),
     '',
     table(
       [
         'channel',
         'commits',
-        'all workers p50 ms',
+        'push delay: all workers started rebuilding, p50 / p99 ms',
+        'total: all workers serve it, p50 ms',
         'p99 ms',
         'max ms',
         'each worker p50 ms',
-        'all started rebuilding p50 / p99 ms',
         'rebuild p50 ms',
         'rebuild p99 ms',
       ],
@@ -186,11 +191,11 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
         return [
           label,
           String(p.commits),
+          `${fixed(p.allWorkersStarted.p50, 1)} / ${fixed(p.allWorkersStarted.p99, 1)}`,
           fixed(p.allWorkers.p50, 1),
           fixed(p.allWorkers.p99, 1),
           fixed(p.allWorkers.max, 1),
           fixed(p.eachWorker.p50, 1),
-          `${fixed(p.allWorkersStarted.p50, 1)} / ${fixed(p.allWorkersStarted.p99, 1)}`,
           fixed(p.rebuildMs.p50, 1),
           fixed(p.rebuildMs.p99, 1),
         ];
@@ -310,7 +315,7 @@ export function renderMarkdown(r: BenchResults): string {
     '- The machine has two cores. Server, load generator, database and the eight workers share them, so absolute numbers are low and every section is CPU-bound somewhere; the ratios, measured in the same run with variants alternated, are what to compare. When other work runs on the machine (see the load average above), absolute figures can be many times worse than on a quiet one.',
     '- Hot path: `bare` builds the router once and never checks anything; `bare again` is the same server in a second process, so its ratio shows how far two identical servers drift apart in this run (a difference of that size is noise, not cost). `push` and `interval` serve from memory (G7); `request` reads the token before each request but shares one read among concurrent requests; `naive` reads it through the ORM on every request, as django CMS does.',
     '- Which measurement decides the 0.98 targets: a verdict is "met" or "missed" only when the whole 95 % interval lies on one side of 0.98, else "inconclusive". End to end, a 2 % difference needs intervals narrower than the A/A control shows on a shared machine, so the end-to-end verdicts are usually inconclusive. Section 1b measures what apphook adds per request in-process, where bare and apphook alternate every millisecond in one process with a harness of a few microseconds, and sets it against the bare framework’s own server CPU per request over HTTP: bare / (bare + added). A few hundred nanoseconds of uncertainty there moves that ratio by well under 1 %, so it decides; the "hot-path verdict" rows give both and say which one did. On a loaded machine the HTTP scale is inflated (more CPU per request), which flatters the ratio; the in-process ratio, whose denominator lacks the socket and the parser, is the strict bound beside it.',
-    '- The SQLite + Redis push gap (earlier runs: push at 0.80–0.94 of bare while the A/A control was tight): CPU profiles of the servers (`pnpm bench --only hot-path --db sqlite --profile DIR`) show no per-request work in the push server that the interval server lacks. ioredis appears only at start-up (module load, connect, handshake: about 0.3 s of CPU over a 100 s run, none of it while serving), the idle subscriber connection costs nothing measurable, and the request path is the same middleware call in both, as section 1b confirms (push and interval cost the same in-process). So the gap is not work apphook does per request: it is the machine (process placement and whatever else ran on the same core, with only four rounds on two sets of processes to average it out). This run pins the cores and takes twelve rounds on three sets; the SQLite push row’s interval above shows what remains.',
+    '- The SQLite + Redis push gap (earlier runs: push at 0.80–0.94 of bare, its server CPU per request 0.85 of bare’s, while the A/A control was tight) was garbage collection, not apphook and not Redis traffic. Each hot-path server idles through the other variants’ rounds and then takes a one-second burst; V8 sizes the young generation by the recent allocation rate, and at the first scavenge of a burst that rate still looks idle, so it can shrink the young generation from 64 MB to 2–4 MB, where it stays for the rest of the burst (it regrows only as survivors accumulate, over many seconds). Such a server scavenges 10–20 times as often: 13 against 0.7 collections per 1,000 requests, about 9 µs of CPU per request here, the whole gap. Which server falls into it depends on its heap state at the burst: in an A/B run of 6 SQLite servers × 8 rounds (`test/bench/hot-path/ab.ts`, which adds a bare server with the same Redis connections open and apphook push over an in-process notifier) the Redis push server ran shrunk in 8 of 8 rounds, bare in 3, the A/A control, push without Redis and bare with the Redis connections open in 4 each, interval in 2; with the young generation fixed, none in 12 rounds; CPU profiles show no per-request work in the push server that the others lack (ioredis runs only at start-up) and section 1b finds push and interval cost the same in-process. Since this run the servers get a fixed young generation (the size the default grows to under steady load), so every variant is measured at steady state; the GCs column shows whether any server still collected more often than bare. A production server under steady load sits at that steady state; one that idles between bursts can pay the same extra scavenges at the start of each burst, with or without apphook.',
     '- Propagation and storm: every worker rebuilds after every change it sees, so eight rebuilds compete for two cores after each commit; `rebuild p99` shows that queueing. ' +
       'These sections use a smaller site than the hot path, so that eight workers’ rebuilds after each commit fit on two cores and the run stays within its time budget; what they measure is how a commit travels, not how big the router is (that is section 5).',
     '',

@@ -6,7 +6,7 @@ import type { FanOutResult } from '../fan-out/run-fan-out.js';
 import { fixed, whole } from '../lib/stats.js';
 import { MICRO_VARIANT_LABELS } from '../micro/micro-rows.js';
 import type { MicroResult } from '../micro/run-micro.js';
-import { table } from './markdown.js';
+import { type BenchSettings, table } from './markdown.js';
 
 const ci = (c: [number, number]) => `[${fixed(c[0], 3)}–${fixed(c[1], 3)}]`;
 
@@ -71,6 +71,23 @@ export function microSection(micro: MicroResult): string {
       'The PostgreSQL and SQLite rows read the version from the real store before every request (requests come one at a time here, so no two share a read: the worst case); their added CPU is this process’s side of that read (driver, ORM, protocol), not the database server’s, and their wall time includes the round trip. ' +
       'Under concurrent load G7 shares one read among the requests that arrive while it is in flight (section 1 counts the reads). Request mode’s target, ≥ 2 × the naive design, is an end-to-end one (section 1).',
   ].join('\n');
+}
+
+/** What section 2 measures and how, for isolated commits (or, for a report of an older run, commits at random gaps). */
+export function propagationProse(s: BenchSettings['channels']): string {
+  const head = `${s.workers} worker processes (examples/pages-site, ${s.routes} pages) and a writer in the bench process; the push channels again with 2 workers (one per core: rebuilds do not queue behind each other, so the push delay itself shows). `;
+  const timing =
+    'for each commit, the time from its commit (an after-commit hook in the writer) until every worker reported serving it or a later version (IPC, same clock). ' +
+    '"push delay" is until every worker had begun the rebuild that serves the commit (hint delivery and the store read, without the rebuild itself); "total" adds the rebuilds; "each worker" is every (commit, worker) pair; ' +
+    'the rebuild columns are the workers’ own build durations (snapshot read, router build) in the same window.';
+  if (!s.pauseMs && s.gapMs) {
+    return `${head}The writer commits ${s.commits} page changes at random gaps of ${s.gapMs[0]}–${s.gapMs[1]} ms; ${timing}`;
+  }
+  return (
+    head +
+    `The writer makes ${s.commits} isolated commits per channel (fewer for the 1 s poll, each of whose commits waits about half a poll): each one only after every worker served the previous one, then the rebuild spacing (\`minRebuildIntervalMs\`, ${s.spacingMs} ms) and a random ${s.pauseMs[0]}–${s.pauseMs[1]} ms, so no commit is held back by the spacing of the rebuild before it; ${timing} ` +
+    'Commits that come closer together than the spacing are a different case, measured by the storm (section 3): a hint arriving less than `minRebuildIntervalMs` after a rebuild ended waits out the rest of that window (the scheduler coalesces everything that arrives meanwhile into one rebuild), so such a commit takes up to the spacing longer to show.'
+  );
 }
 
 export function stormComparison(channels: ChannelResult[]): string {
