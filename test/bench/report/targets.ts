@@ -220,7 +220,7 @@ function microTargets(micro: MicroResult | undefined): Target[] {
 }
 
 /** Push storms against the interval storm of the same run: a storm must not starve the writer. */
-function stormTargets(channels: ChannelResult[] | undefined): Target[] {
+function stormTargets(channels: ChannelResult[] | undefined, machine: Machine): Target[] {
   const baseline = channels?.find((c) => c.group.id === STORM_BASELINE)?.storm;
   const out: Target[] = [];
   for (const c of channels ?? []) {
@@ -246,7 +246,7 @@ function stormTargets(channels: ChannelResult[] | undefined): Target[] {
       ...(met
         ? {}
         : {
-            note: stormNote(c, baseline),
+            note: stormNote(c, baseline, machine),
           }),
     });
   }
@@ -263,8 +263,17 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.le
  * maxRebuildIntervalMs while hints keep coming; hints during a build cost no read), so when the workers' work
  * is close to the baseline's the rest is what every push commit costs the writer and the database.
  */
-function stormNote(c: ChannelResult, baseline: NonNullable<ChannelResult['storm']>): string {
+function stormNote(
+  c: ChannelResult,
+  baseline: NonNullable<ChannelResult['storm']>,
+  machine: Machine,
+): string {
   const s = c.storm!;
+  const gapMs = s.durationMs / s.commits;
+  if (gapMs >= 50) {
+    // stormQuietMs (50 ms by default): slower commits are each the last one as far as a worker can tell.
+    return `the writer made only ${fixed(1000 / gapMs, 1)} commits/s (interval run: ${fixed(baseline.commitsPerSec, 1)}/s; load average ${fixed(machine.loadAverageStart, 1)} on ${machine.cores} cores): commits ${fixed(gapMs, 0)} ms apart are not a storm (stormQuietMs, 50 ms), so workers rebuild for nearly every commit (the 100 ms convergence bound allows no longer wait); each of ${c.workers} workers rebuilt ${span(s.rebuildsPerWorker)} times and read the token ${span(s.readsPerWorker)} times. Measure on a quieter machine.`;
+  }
   const perSec = (n: number[], st: NonNullable<ChannelResult['storm']>) => (mean(n) / st.durationMs) * 1000;
   const rebuilds = perSec(s.rebuildsPerWorker, s);
   const baseRebuilds = perSec(baseline.rebuildsPerWorker, baseline);
@@ -276,7 +285,7 @@ function stormNote(c: ChannelResult, baseline: NonNullable<ChannelResult['storm'
   if (rebuilds > 3 * Math.max(baseRebuilds, 0.5)) {
     return `${work}, yet the workers still rebuilt often: check the reloader options in this run's notes.`;
   }
-  return `${work}: the workers' work is close to the interval run's, so the gap is what each push commit costs the writer and the database (${c.group.notify ? 'a NOTIFY in every transaction, which Postgres serialises at commit, and a wake-up of every listening worker' : 'a PUBLISH after every commit and a wake-up of every subscribed worker'}).`;
+  return `${work}: the workers' work is close to the interval run's, so what remains is the push path of every commit, which this run does not break down (${c.group.notify ? 'a NOTIFY in every transaction, which Postgres serialises at commit, and a wake-up of every listening worker' : 'a PUBLISH after every commit and a wake-up of every subscribed worker'}).`;
 }
 
 /** Fastify's rebuild of the largest table against Express's, both routings. */
@@ -321,18 +330,20 @@ function scaleTargets(scale: ScaleResult | undefined): Target[] {
   return out;
 }
 
+type Machine = { loadAverageStart: number; cores: number };
+
 export function evaluateTargets(
   hot: HotPathResult | undefined,
   micro: MicroResult | undefined,
   channels: ChannelResult[] | undefined,
   scale: ScaleResult | undefined,
-  machine: { loadAverageStart: number; cores: number },
+  machine: Machine,
 ): Target[] {
   return [
     ...scaleTargets(scale),
     ...hotPathTargets(hot, machine.loadAverageStart),
     ...microTargets(micro),
     ...channelTargets(channels, machine.cores),
-    ...stormTargets(channels),
+    ...stormTargets(channels, machine),
   ];
 }
