@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--out DIR] [--only hot-path,channels,scale]`
+ * `pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale]`
  *
  * Measures, side by side in one run, what apphook costs and buys against django CMS's per-request token read:
  * hot-path overhead, propagation, storm, idle cost and scale. Prints ratios and targets, and writes the results
@@ -25,7 +25,8 @@ import { type BenchResults, type BenchSettings, renderMarkdown } from './report/
 import { evaluateTargets } from './report/targets.js';
 import { runScale } from './scale/run-scale.js';
 
-const SECTIONS = ['hot-path', 'micro', 'channels', 'fan-out', 'scale'] as const;
+/** `storm` is part of `channels`; alone it runs only the storms of the Postgres groups (compare before/after a change). */
+const SECTIONS = ['hot-path', 'micro', 'channels', 'storm', 'fan-out', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: args } = parseArgs({
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    'pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,fan-out,scale] [--groups pg-notify-2w,redis-2w] [--db postgres|sqlite] [--profile DIR] [--no-pin] [--render results.json]',
+    'pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale] [--groups pg-notify-2w,redis-2w] [--db postgres|sqlite] [--profile DIR] [--no-pin] [--render results.json]',
   );
   process.exit(0);
 }
@@ -60,7 +61,8 @@ if (args.render) {
   process.exit(0);
 }
 
-const only = (args.only?.split(',').map((s) => s.trim()) ?? [...SECTIONS]) as Section[];
+const only = (args.only?.split(',').map((s) => s.trim()) ??
+  SECTIONS.filter((s) => s !== 'storm')) as Section[];
 const unknown = only.filter((s) => !SECTIONS.includes(s));
 if (unknown.length) {
   console.error(`--only takes ${SECTIONS.join(', ')}; got ${unknown.join(', ')}`);
@@ -135,9 +137,11 @@ const settings: BenchSettings = quick
     };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// A storm-only run is a before/after comparison: it never replaces the full report in docs/.
+const stormOnly = only.includes('storm') && !only.includes('channels');
 const outDir = args.out
   ? resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
-  : quick
+  : quick || stormOnly
     ? mkdtempSync(join(os.tmpdir(), 'apphook-bench-'))
     : join(repoRoot, 'docs');
 
@@ -315,6 +319,35 @@ if (only.includes('channels')) {
           skipped: 'failed (see problems)',
           reloaderErrors: {},
         });
+      }
+    }
+  });
+}
+
+if (stormOnly) {
+  await guarded('4. storm only (Postgres groups; no idle, no propagation)', async () => {
+    const channels: ChannelResult[] = [];
+    results.channels = channels;
+    if (!postgres) {
+      notes.push('storm: not measured, PostgreSQL is not reachable');
+      return;
+    }
+    for (const group of CHANNEL_GROUPS.filter((g) => g.storm && g.db === 'postgres')) {
+      section = `storm: ${group.id}`;
+      try {
+        const result = await runChannelGroup(
+          { ...group, idle: false, propagation: false },
+          // A before/after comparison often runs on a busy machine: give workers time to start.
+          { ...settings.channels, reloaderOptions, redisUrl: redis, log, startTimeoutMs: 180_000 },
+        );
+        for (const [phase, { count, first }] of Object.entries(result.reloaderErrors)) {
+          const line = `${group.id}: workers reported ${count} reloader error(s) in phase '${phase}', first: ${first}`;
+          if (['rebuild', 'start', 'hook'].includes(phase)) problems.push(line);
+          else notes.push(line);
+        }
+        channels.push(result);
+      } catch (error) {
+        problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   });

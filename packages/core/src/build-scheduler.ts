@@ -1,6 +1,7 @@
 import type { Version } from './contracts.js';
 import { ApphookError } from './errors.js';
 import { runNeutral } from './neutral-context.js';
+import { type PacingOptions, RebuildPacing } from './rebuild-pacing.js';
 import { attempt, backoffDelay, unrefTimer } from './timing.js';
 
 /*
@@ -17,14 +18,18 @@ import { attempt, backoffDelay, unrefTimer } from './timing.js';
  * S4 Progress: while running with `target > served`, a build is in flight or one timer (retry or spacing) is
  *    pending, so every due version gets built without anyone calling in.
  * S5 A retry backoff only holds a retry of the version that failed: a higher target replaces it with at most
- *    the spacing delay (issue 13 item 4). Spacing (`minRebuildIntervalMs`) only delays rebuilds nobody waits
- *    for (push hints, polls), never the first build nor a version a caller waits for (`urgent`: its own
- *    commit, a request-mode check), so a writer is never held back by a storm.
+ *    the spacing delay (issue 13 item 4). Storm pacing (rebuild-pacing.ts, P1..P4) only delays rebuilds
+ *    nobody waits for (push hints, polls), never the first build nor a version a caller waits for (`urgent`:
+ *    its own commit, a request-mode check), so a writer is never held back by a storm.
  * S6 One way to wait: a waiter stays in `waiters` until it is settled, exactly once: 'served' as soon as
  *    `served >= version`; 'failed' when a build for `>= version` failed (waiters that accept it keep the last
  *    good routes, G5); 'stopped' on stop; 'timeout' at its deadline.
  * S7 After stop(): no timer pending, no waiter left, no build starts; the one in flight is aborted and its
  *    result dropped.
+ * S8 A hint that arrives while a build runs, or while a paced build that reads its own snapshot is pending,
+ *    starts no store read: it only sets `dirty`, and `dirty` is only set while a build runs or a paced one is
+ *    pending. A snapshot build answers every hint before it started (G4); one read after the build answers the
+ *    rest (G10). A retry backoff does not absorb hints: a newer version must still replace it (S5).
  */
 
 export type WaitResult =
@@ -52,7 +57,11 @@ export interface SchedulerOptions {
   build(target: Version, controller: AbortController): Promise<BuiltVersion>;
   /** A build failed; `first` when nothing serves yet: then there is no retry, start() reports it. */
   failed(error: unknown, target: Version, first: boolean): void;
-  minRebuildIntervalMs: number;
+  /** Starts one shared store read (its result comes back through `raise`): answers hints marked `dirty` (S8). */
+  read(): void;
+  /** The store has `readSnapshot`: a build reads the version itself, after every hint so far (G4, S8). */
+  snapshotBuilds: boolean;
+  pacing: PacingOptions;
   retryBaseMs: number;
   retryMaxMs: number;
 }
@@ -80,9 +89,14 @@ export class BuildScheduler {
   private lastError: unknown;
   private failStreak = 0;
   private lastEndAt = Number.NEGATIVE_INFINITY;
+  /** Hints arrived that no read or snapshot has answered yet (S8). */
+  private dirty = false;
+  private readonly pacing: RebuildPacing;
   private readonly waiters = new Set<Waiter>();
 
-  constructor(private readonly options: SchedulerOptions) {}
+  constructor(private readonly options: SchedulerOptions) {
+    this.pacing = new RebuildPacing(options.pacing);
+  }
 
   /** Version served, `undefined` before the first build. */
   get served(): Version | undefined {
@@ -102,6 +116,23 @@ export class BuildScheduler {
     this.kick();
   }
 
+  /** A push hint arrived: it paces the rebuilds of a storm (rebuild-pacing.ts). */
+  hinted(): void {
+    this.pacing.hinted(Date.now());
+  }
+
+  /**
+   * Whether a hint needs no read of its own: `true` while a build runs or a paced one is pending; the hint is
+   * then answered by that build's snapshot or by one read after it (S8).
+   */
+  absorbHint(): boolean {
+    // A build without its own snapshot builds `target`: while one is pending, hints must still be read.
+    const pending = this.timer?.kind === 'spacing' && this.options.snapshotBuilds;
+    if (this.phase !== 'running' || !(this.inFlight || pending)) return false;
+    this.dirty = true;
+    return true;
+  }
+
   /** Lets builds start: start() calls it once the first version is known. */
   run(): void {
     if (this.phase === 'stopped') return;
@@ -114,6 +145,7 @@ export class BuildScheduler {
     if (this.phase === 'stopped') return;
     this.phase = 'paused';
     this.clearTimer();
+    this.dirty = false;
     for (const waiter of [...this.waiters]) {
       if (waiter.acceptFailure) this.settle(waiter, { kind: 'failed', error });
     }
@@ -124,6 +156,7 @@ export class BuildScheduler {
   stop(reason: unknown): Promise<void> {
     this.phase = 'stopped';
     this.clearTimer();
+    this.dirty = false;
     this.inFlight?.controller.abort(reason);
     for (const waiter of [...this.waiters]) this.settle(waiter, { kind: 'stopped' });
     this.assertInvariants();
@@ -164,18 +197,28 @@ export class BuildScheduler {
     const served = this.servedVersion ?? -1;
     if (this.targetVersion <= served) {
       this.clearTimer(); // nothing left to retry or space out
+      this.readIfDirty(); // hints heard during the build that just ended (S8)
       return;
     }
-    if (this.timer?.kind === 'retry' && this.targetVersion <= this.failedTarget) return;
+    if (this.timer?.kind === 'retry' && this.targetVersion <= this.failedTarget) {
+      this.readIfDirty(); // a newer version must not wait out the backoff (S5)
+      return;
+    }
+    // A build without its own snapshot is labelled `target`: read what the absorbed hints announced first.
+    if (!this.options.snapshotBuilds) this.readIfDirty();
     const now = Date.now();
-    // Spacing holds back only rebuilds nobody local waits for, and never the first build (S5).
-    const spaced = this.servedVersion !== undefined && this.urgent <= served;
-    const due = spaced ? this.lastEndAt + this.options.minRebuildIntervalMs : now;
+    // Pacing holds back only rebuilds nobody local waits for, and never the first build (S5).
+    const paced = this.servedVersion !== undefined && this.urgent <= served;
+    const due = paced ? this.pacing.dueAt(this.lastEndAt) : now;
     if (due > now) {
+      // Hints only ever move `due` later (P3), so a timer set earlier than `due` just re-checks when it fires.
       if (this.timer?.kind !== 'spacing') this.setTimer('spacing', due - now);
       return;
     }
     this.clearTimer();
+    if (paced) this.pacing.started(now);
+    // The build's snapshot opens after every hint so far, so it reads what they announced (G4, S8).
+    if (this.options.snapshotBuilds) this.dirty = false;
     const target = this.targetVersion;
     const controller = new AbortController();
     const done = runNeutral(() => attempt(() => this.options.build(target, controller))).then(
@@ -227,12 +270,19 @@ export class BuildScheduler {
     }
     if (first) {
       this.phase = 'paused'; // nothing to fall back to: start() rejects, no retry
+      this.dirty = false;
       this.assertInvariants();
       return;
     }
     this.failedTarget = target;
     this.setTimer('retry', backoffDelay(this.failStreak, this.options.retryBaseMs, this.options.retryMaxMs));
     this.kick(); // a higher target that arrived meanwhile does not wait out the backoff (S5)
+  }
+
+  private readIfDirty(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.options.read();
   }
 
   private settle(waiter: Waiter, result: WaitResult): void {
@@ -273,6 +323,12 @@ export class BuildScheduler {
     }
     if (this.phase === 'stopped') {
       check(this.timer === undefined && this.waiters.size === 0, 'S7: a timer or waiter outlived stop()');
+    }
+    if (this.dirty) {
+      check(
+        this.phase === 'running' && (this.inFlight !== undefined || this.timer?.kind === 'spacing'),
+        'S8: an absorbed hint has no build to answer it',
+      );
     }
   }
 }

@@ -45,16 +45,31 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    */
   minCheckIntervalMs?: number;
   /**
-   * Storm spacing: after a rebuild ends, the next one starts no sooner than this, so a burst of commits costs
-   * a process at most one rebuild per (its duration + this) instead of rebuilding back to back and starving
-   * the writers (G8). It only holds back rebuilds nobody waits for (push hints, polls): a rebuild due after a
-   * quiet spell starts at once, and so does one a caller waits for (this process's own `markChanged`, a
-   * `check()` or a request in `request` mode). After the last commit of a burst a process converges within
-   * this + one rebuild.
+   * Storm spacing: after a rebuild ends, the next one starts no sooner than this, so a burst of commits
+   * cannot keep a process rebuilding back to back and starve the writers (G8). While push hints keep arriving
+   * (a storm: each less than `stormQuietMs` after the previous), the spacing doubles from this after every
+   * rebuild, up to `maxRebuildIntervalMs`. It only holds back rebuilds nobody waits for (push hints, polls):
+   * a rebuild due after a quiet spell starts at once, and so does one a caller waits for (this process's own
+   * `markChanged`, a `check()` or a request in `request` mode). Polls (`interval` mode) are spaced by this
+   * alone.
    * `0` rebuilds back to back.
    * @default 100
    */
   minRebuildIntervalMs?: number;
+  /**
+   * Storm backoff cap: the longest spacing between two rebuilds while push hints keep arriving, so a long
+   * storm costs each process about one rebuild per this. Equal to `minRebuildIntervalMs`: no backoff.
+   * @default 1000 (or `minRebuildIntervalMs` when that is larger)
+   */
+  maxRebuildIntervalMs?: number;
+  /**
+   * A storm of push hints ends when none arrived for this long: then the rebuild it held back starts at once
+   * (or when the build in flight ends), so a process serves the last commit of a burst within this + the push
+   * delay + one rebuild (plus the rebuild in flight when it came). A hint after this much silence starts a
+   * new storm whose first rebuild is immediate.
+   * @default 50
+   */
+  stormQuietMs?: number;
   /**
    * Push channels: a hint that arrives less than this long after the last store read started is answered by
    * one read at the end of that window, so a flood of hints (a storm of commits, forged messages) costs at
@@ -94,6 +109,8 @@ export interface ResolvedOptions {
   jitterMs: number;
   minCheckIntervalMs: number;
   minRebuildIntervalMs: number;
+  maxRebuildIntervalMs: number;
+  stormQuietMs: number;
   minHintIntervalMs: number;
   rebuildTimeoutMs: number;
   readTimeoutMs: number;
@@ -174,6 +191,18 @@ export function resolveOptions(options: ReloaderOptions<unknown, unknown>): Reso
   const safetyIntervalMs = positive(raw, 'safetyIntervalMs', 30_000);
   const retryBaseMs = positive(raw, 'retryBaseMs', 500);
   const retryMaxMs = positive(raw, 'retryMaxMs', 30_000);
+  const minRebuildIntervalMs = positive(raw, 'minRebuildIntervalMs', 100, true);
+  const maxRebuildIntervalMs = positive(
+    raw,
+    'maxRebuildIntervalMs',
+    Math.max(1000, minRebuildIntervalMs),
+    true,
+  );
+  if (maxRebuildIntervalMs < minRebuildIntervalMs) {
+    throw new ApphookOptionError(
+      `[apphook/core] maxRebuildIntervalMs (${maxRebuildIntervalMs}) must be at least minRebuildIntervalMs (${minRebuildIntervalMs}); pass the same value to turn the storm backoff off`,
+    );
+  }
   if (retryMaxMs < retryBaseMs) {
     throw new ApphookOptionError(
       `[apphook/core] retryMaxMs (${retryMaxMs}) must be at least retryBaseMs (${retryBaseMs})`,
@@ -186,7 +215,9 @@ export function resolveOptions(options: ReloaderOptions<unknown, unknown>): Reso
     safetyIntervalMs,
     jitterMs: positive(raw, 'jitterMs', Math.round(intervalMs / 10), true),
     minCheckIntervalMs: positive(raw, 'minCheckIntervalMs', 0, true),
-    minRebuildIntervalMs: positive(raw, 'minRebuildIntervalMs', 100, true),
+    minRebuildIntervalMs,
+    maxRebuildIntervalMs,
+    stormQuietMs: positive(raw, 'stormQuietMs', 50, true),
     minHintIntervalMs: positive(raw, 'minHintIntervalMs', 20, true),
     rebuildTimeoutMs: positive(raw, 'rebuildTimeoutMs', 30_000),
     readTimeoutMs: positive(raw, 'readTimeoutMs', 10_000),

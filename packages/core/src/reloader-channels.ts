@@ -14,7 +14,10 @@ export interface ChannelsOptions {
   read(): Promise<Version | undefined>;
   lastReadStartedAt(): number;
   isRunning(): boolean;
+  /** Every hint for this scope, before the throttle (counters, storm pacing). */
   onHint(): void;
+  /** `true` when a build running or pending answers the hint, so it needs no read of its own (S8). */
+  absorbHint(): boolean;
   report(phase: ErrorPhase, error: unknown, message?: string): void;
 }
 
@@ -25,7 +28,10 @@ export interface ChannelsOptions {
  * C2 After close(): no subscription, poll timer or hint timer remains, and none is created (the poll only
  *    reschedules while the reloader runs).
  * C3 Hints start at most one read per `minHintIntervalMs` (leading and trailing): a flood costs bounded reads,
- *    and the last hint of a burst is always read (G10).
+ *    and the last hint of a burst is always read (G10), or absorbed by a build that answers it (C4).
+ * C4 A hint, or the end of its throttle window, that finds a build running or pending starts no read: the
+ *    scheduler answers it after that build (S8 in build-scheduler.ts). So a storm costs about one read per
+ *    rebuild, not one per window.
  */
 export class ReloaderChannels {
   private subscriptions: Subscription[] = [];
@@ -102,9 +108,10 @@ export class ReloaderChannels {
     );
   }
 
-  /** A hint only ever triggers a coalesced, throttled read; it never sets a version (G10, C3). */
+  /** A hint only ever triggers a coalesced, throttled read; it never sets a version (G10, C3, C4). */
   private hinted(): void {
     if (this.hintTimer || this.closed) return; // a trailing read is already planned
+    if (this.o.absorbHint()) return;
     const wait = this.o.lastReadStartedAt() + this.o.options.minHintIntervalMs - Date.now();
     if (wait <= 0) {
       void this.o.read();
@@ -113,7 +120,7 @@ export class ReloaderChannels {
     this.hintTimer = unrefTimer(
       setTimeout(() => {
         this.hintTimer = undefined;
-        void this.o.read();
+        if (!this.o.absorbHint()) void this.o.read();
       }, wait),
     );
   }

@@ -84,7 +84,13 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
     this.scheduler = new BuildScheduler({
       build: (target, controller) => this.build(target, controller),
       failed: (error, target, first) => this.buildFailed(error, target, first),
-      minRebuildIntervalMs: resolved.minRebuildIntervalMs,
+      read: () => void this.reads.fresh(),
+      snapshotBuilds: options.store.readSnapshot !== undefined,
+      pacing: {
+        minMs: resolved.minRebuildIntervalMs,
+        maxMs: resolved.maxRebuildIntervalMs,
+        quietMs: resolved.stormQuietMs,
+      },
       retryBaseMs: resolved.retryBaseMs,
       retryMaxMs: resolved.retryMaxMs,
     });
@@ -100,8 +106,10 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       isRunning: () => this.state === 'running',
       onHint: () => {
         this.counters.hints++;
+        this.scheduler.hinted();
         hintReceived(this.scope);
       },
+      absorbHint: () => this.scheduler.absorbHint(),
       report: (phase, error, message) => this.report(phase, error, message),
     });
     const self = this;

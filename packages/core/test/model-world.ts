@@ -127,6 +127,9 @@ export function createWorld(now: () => number) {
       retryBaseMs: RETRY_BASE_MS,
       retryMaxMs: RETRY_BASE_MS * 2,
       minRebuildIntervalMs: MIN_REBUILD_INTERVAL_MS,
+      // The storm backoff runs too (S8, P1..P4), its timers interleaved with retries, drops and stops.
+      maxRebuildIntervalMs: MIN_REBUILD_INTERVAL_MS * 4,
+      stormQuietMs: 25,
       minHintIntervalMs: 20,
       logger: false,
     });
@@ -232,6 +235,14 @@ export function createWorld(now: () => number) {
     async otherCommit(publish: boolean): Promise<void> {
       const version = await store.bump(undefined, SCOPE);
       if (publish) await notifier.publish(SCOPE, version).catch(() => {});
+    },
+    /** Another process commits `n` times, 2 ms apart, each published: a storm of hints. */
+    async burst(n: number, advance: (ms: number) => Promise<unknown>): Promise<void> {
+      for (let i = 0; i < n; i++) {
+        const version = await store.bump(undefined, SCOPE);
+        await notifier.publish(SCOPE, version).catch(() => {});
+        await advance(2);
+      }
     },
     check(slot: Slot): void {
       if (slot.state === 'stopping' || slot.state === 'stopped') return;

@@ -5,7 +5,7 @@ import { createWorld, REBUILD_TIMEOUT_MS, SCOPE, type World } from './model-worl
 
 /*
  * Model-based tests of the reloader's lifecycle and build scheduler (G3, G4, G5, G8, G12): random schedules of
- * start, stop, renewals, commits (through a reloader, or by another process with or without a publish),
+ * start, stop, renewals, commits (through a reloader, or by another process with or without a publish, or a burst),
  * rollbacks, checks, forged hints, failing and slow builds, channel drops and reconnects, over the memory store
  * and notifier with fake timers. After every step the invariants below must hold; at the end every reloader must
  * converge once the faults stop, and nothing may stay open.
@@ -24,6 +24,7 @@ type Action =
   | { t: 'commit'; slot: number; rollback: boolean }
   | { t: 'bounce'; slot: number; ms: number }
   | { t: 'other'; publish: boolean }
+  | { t: 'burst'; n: number }
   | { t: 'forged' }
   | { t: 'drop' | 'reconnect' }
   | { t: 'plan'; steps: Array<{ ok: boolean; ms: number }> }
@@ -42,6 +43,11 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('commit' as const), slot, rollback: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('other' as const), publish: fc.boolean() }) },
+  // A storm of commits by another process: the pacing backoff (rebuild-pacing.ts) and absorbed hints (S8).
+  {
+    weight: 1,
+    arbitrary: fc.record({ t: fc.constant('burst' as const), n: fc.integer({ min: 2, max: 60 }) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('forged' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constantFrom('drop' as const, 'reconnect' as const) }) },
   {
@@ -86,6 +92,8 @@ async function step(world: World, a: Action): Promise<void> {
       return world.commit(s!, a.rollback);
     case 'other':
       return world.otherCommit(a.publish);
+    case 'burst':
+      return world.burst(a.n, (ms) => vi.advanceTimersByTimeAsync(ms));
     case 'forged':
       return void world.notifier.publish(SCOPE, 999_999).catch(() => {});
     case 'drop':

@@ -83,6 +83,22 @@ describe('createReloader options (G11)', () => {
     }
   });
 
+  it('validates the storm backoff: maxRebuildIntervalMs at least minRebuildIntervalMs, stormQuietMs >= 0', () => {
+    const error = errorOf(() =>
+      createReloader({ ...base(), minRebuildIntervalMs: 200, maxRebuildIntervalMs: 100 }),
+    );
+    expect(error.code).toBe('E_OPTION');
+    expect(error.message).toMatch(
+      /maxRebuildIntervalMs \(100\) must be at least minRebuildIntervalMs \(200\)/,
+    );
+    expect(errorOf(() => createReloader({ ...base(), stormQuietMs: -1 })).message).toMatch(
+      /stormQuietMs must be a non-negative number of milliseconds/,
+    );
+    // A spacing above the default cap raises the cap with it instead of failing.
+    expect(() => createReloader({ ...base(), minRebuildIntervalMs: 5000 })).not.toThrow();
+    expect(() => createReloader({ ...base(), maxRebuildIntervalMs: 100 })).not.toThrow();
+  });
+
   it('accepts a 191-character scope and the allowed punctuation', () => {
     expect(() => createReloader({ ...base(), scope: 'a'.repeat(191) })).not.toThrow();
     expect(() => createReloader({ ...base(), scope: 'site:example.com_1-a' })).not.toThrow();

@@ -1,14 +1,26 @@
 import { callbackBinding, createReloader, memoryStore } from '@apphook/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { controllableStore, deferred, recordingBinding } from './helpers.js';
 
-/** Issue 15, storms: rebuilds are spaced so a burst of commits cannot keep every process rebuilding back to back. */
-describe('storm spacing (minRebuildIntervalMs)', () => {
+/**
+ * Issue 15, storms: rebuilds are paced (rebuild-pacing.ts, P1..P4) so a burst of commits cannot keep every process
+ * rebuilding back to back, and hints that arrive while a build runs or is pending cost no reads (S8).
+ */
+describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs)', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
   const BUILD_MS = 10;
 
-  async function started(options: { minRebuildIntervalMs?: number; minHintIntervalMs?: number } = {}) {
+  async function started(
+    options: {
+      mode?: 'push' | 'interval';
+      intervalMs?: number;
+      minRebuildIntervalMs?: number;
+      maxRebuildIntervalMs?: number;
+      minHintIntervalMs?: number;
+    } = {},
+  ) {
     const store = memoryStore({ logger: false });
     const built: Array<{ version: number; at: number }> = [];
     const binding = callbackBinding({
@@ -36,30 +48,59 @@ describe('storm spacing (minRebuildIntervalMs)', () => {
     return last;
   }
 
-  it('by default a burst costs one rebuild per 100 ms + its duration, and converges within 100 ms + one rebuild', async () => {
+  /** Idle time before each build: from the end of the previous one to its start. */
+  const gaps = (built: Array<{ at: number }>) => built.slice(1).map((b, i) => b.at - BUILD_MS - built[i]!.at);
+
+  it('a burst: the spacing doubles from 100 ms to 1 s while hints keep coming (P2), a bounded number of rebuilds', async () => {
     const { store, reloader, built } = await started();
-    const last = await storm(store, 2, 1000);
-    const stormEnd = Date.now();
-    // 1,000 ms of commits: at most one rebuild per (100 + 10) ms, plus the one the first commit starts at once
-    expect(built.length).toBeLessThanOrEqual(Math.ceil(1000 / (100 + BUILD_MS)) + 1);
-    expect(built.length).toBeGreaterThanOrEqual(Math.floor(1000 / (100 + BUILD_MS + 20)));
-    for (let i = 1; i < built.length; i++) {
-      expect(built[i]!.at - built[i - 1]!.at).toBeGreaterThanOrEqual(100 + BUILD_MS);
+    await storm(store, 2, 5000);
+    // The leading build, then 100, 200, 400, 800, 1000, 1000... ms apart: 8 in 5 s (back to back it would be ~450).
+    expect(built.length).toBeLessThanOrEqual(9);
+    const spaced = gaps(built);
+    for (let i = 0; i < spaced.length - 1; i++) {
+      expect(spaced[i]).toBeGreaterThanOrEqual(Math.min(100 * 2 ** i, 1000));
     }
-    await vi.advanceTimersByTimeAsync(100 + BUILD_MS);
-    expect(reloader.version).toBe(last);
-    expect(built.at(-1)!.at - stormEnd).toBeLessThanOrEqual(100 + BUILD_MS);
     await reloader.stop();
   });
 
-  it('a commit after a quiet spell rebuilds at once', async () => {
+  it('the trailing rebuild starts at most stormQuietMs (50 ms) after the last hint (P3)', async () => {
+    const { store, reloader, built } = await started();
+    const last = await storm(store, 2, 3000);
+    const lastHintAt = Date.now() - 2;
+    await vi.advanceTimersByTimeAsync(50 + 2 * BUILD_MS);
+    expect(reloader.version).toBe(last);
+    // started within 50 ms of the last hint, or as soon as the build in flight then ended
+    expect(built.at(-1)!.at - BUILD_MS - lastHintAt).toBeLessThanOrEqual(50 + BUILD_MS);
+    await reloader.stop();
+  });
+
+  it('converges within 100 ms + one rebuild after the last commit of a burst, whatever its length', async () => {
+    for (const forMs of [30, 150, 700, 2500]) {
+      const { store, reloader } = await started();
+      const last = await storm(store, 3, forMs);
+      const end = Date.now() - 3;
+      await vi.advanceTimersByTimeAsync(100 + BUILD_MS - 3);
+      expect(reloader.version, `burst of ${forMs} ms`).toBe(last);
+      expect(Date.now() - end).toBe(100 + BUILD_MS);
+      await reloader.stop();
+    }
+  });
+
+  it('an isolated commit rebuilds at once (P1), also right after a storm ended', async () => {
     const { store, reloader, built } = await started();
     await vi.advanceTimersByTimeAsync(500);
-    const at = Date.now();
+    let at = Date.now();
     await store.bump(undefined, 'default');
     await vi.advanceTimersByTimeAsync(BUILD_MS);
     expect(reloader.version).toBe(1);
     expect(built[0]!.at - at).toBe(BUILD_MS);
+    await storm(store, 2, 2000);
+    await vi.advanceTimersByTimeAsync(200); // the storm is over: the next hint leads a new one
+    at = Date.now();
+    const v = await store.bump(undefined, 'default');
+    await vi.advanceTimersByTimeAsync(BUILD_MS);
+    expect(reloader.version).toBe(v);
+    expect(built.at(-1)!.at - at).toBe(BUILD_MS);
     await reloader.stop();
   });
 
@@ -75,9 +116,115 @@ describe('storm spacing (minRebuildIntervalMs)', () => {
     await reloader.stop();
   });
 
+  it('polls (interval mode) keep the plain spacing: no backoff without hints (P1)', async () => {
+    const { store, reloader, built } = await started({ mode: 'interval', intervalMs: 20 });
+    await storm(store, 2, 2000);
+    const spaced = gaps(built);
+    expect(built.length).toBeGreaterThanOrEqual(12);
+    for (const gap of spaced) expect(gap).toBeLessThan(100 + 20 + 2 + 1);
+    await reloader.stop();
+  });
+
+  it('negative control: maxRebuildIntervalMs = minRebuildIntervalMs turns the backoff off', async () => {
+    const { store, reloader, built } = await started({ maxRebuildIntervalMs: 100 });
+    await storm(store, 2, 5000);
+    expect(built.length).toBeGreaterThanOrEqual(Math.floor(5000 / (100 + BUILD_MS + 2)));
+    await reloader.stop();
+  });
+
   it('minRebuildIntervalMs: 0 rebuilds back to back, as before', async () => {
     const { store, built } = await started({ minRebuildIntervalMs: 0, minHintIntervalMs: 0 });
     await storm(store, 2, 200);
     expect(built.length).toBeGreaterThanOrEqual(Math.floor(200 / BUILD_MS) - 2);
+  });
+});
+
+describe('hints during a build cost no reads (S8)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  async function started() {
+    const { store, control } = controllableStore({ push: true });
+    const { binding, control: builds } = recordingBinding();
+    const reloader = createReloader({
+      store,
+      binding,
+      mode: 'push',
+      safetyIntervalMs: 3_600_000,
+      logger: false,
+    });
+    await reloader.start();
+    const listener = [...control.listeners][0]!;
+    await vi.advanceTimersByTimeAsync(1000);
+    return { control, builds, reloader, listener };
+  }
+
+  it('1,000 hints while a build runs: no read until it ends, then one, and the newest version builds next', async () => {
+    const { control, builds, reloader, listener } = await started();
+    builds.gate = deferred();
+    await control.commit();
+    listener.hint('default');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(builds.inFlight).toBe(1);
+    const reads = control.reads;
+    for (let i = 0; i < 1000; i++) {
+      if (i % 100 === 0) await control.commit();
+      listener.hint('default');
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(control.reads).toBe(reads);
+    builds.gate.resolve();
+    builds.gate = undefined;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(control.reads).toBe(reads + 1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reloader.version).toBe(11);
+    await reloader.stop();
+  });
+
+  it('commits hinted while a paced snapshot build is pending cost no reads: that build reads them (G4)', async () => {
+    const inner = memoryStore({ logger: false });
+    const store = Object.create(inner) as typeof inner;
+    let reads = 0;
+    store.read = (scope) => {
+      reads++;
+      return inner.read(scope);
+    };
+    const reloader = createReloader({
+      store,
+      binding: callbackBinding({ rebuildRoutes: ({ version }) => ({ version }) }),
+      safetyIntervalMs: 3_600_000,
+      logger: false,
+    });
+    await reloader.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    const commit = () => inner.transaction((tx) => inner.bump(tx, 'default'));
+    await commit();
+    await vi.advanceTimersByTimeAsync(0); // the leading build
+    expect(reloader.version).toBe(1);
+    await commit();
+    await vi.advanceTimersByTimeAsync(25); // one throttled read: v2 waits behind the spacing
+    expect(reloader.stats().latestSeen).toBe(2);
+    const before = reads;
+    for (let i = 0; i < 40; i++) {
+      await commit();
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(reads).toBe(before);
+    expect(reloader.version).toBe(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(reloader.version).toBe(42);
+    await reloader.stop();
+  });
+
+  it('negative control: the same hints while nothing is pending read the store (throttled)', async () => {
+    const { control, reloader, listener } = await started();
+    const reads = control.reads;
+    for (let i = 0; i < 40; i++) {
+      listener.hint('default');
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    expect(control.reads - reads).toBeGreaterThanOrEqual(2);
+    await reloader.stop();
   });
 });

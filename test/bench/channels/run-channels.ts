@@ -33,6 +33,8 @@ export interface ChannelOptions {
   /** Extra createReloader options for the workers (APPHOOK_BENCH_RELOADER_OPTIONS), passed through as given. */
   reloaderOptions?: Record<string, unknown> | undefined;
   redisUrl: string | undefined;
+  /** How long a worker may take to start (tsx compiles it; minutes on a loaded machine). */
+  startTimeoutMs?: number;
   log(line: string): void;
 }
 
@@ -68,6 +70,8 @@ export interface StormResult {
   durationMs: number;
   commitsPerSec: number;
   rebuildsPerWorker: number[];
+  /** Token reads per worker during the storm and until it converged (hints and polls; builds read on their own). */
+  readsPerWorker?: number[];
   /** From the last commit until every worker served it. */
   convergenceMs: number;
   /** The same, less the duration of each worker's last rebuild: the target is at most 100 ms. */
@@ -137,16 +141,19 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
   try {
     const started = await Promise.allSettled(
       Array.from({ length: workerCount }, (_, i) =>
-        spawnWorker({
-          name: `${group.id} ${i + 1}`,
-          db: db.config,
-          scope: 'bench',
-          mode: group.mode,
-          ...(group.intervalMs ? { intervalMs: group.intervalMs } : {}),
-          safetyIntervalMs: options.safetyIntervalMs,
-          ...(options.reloaderOptions ? { reloaderOptions: options.reloaderOptions } : {}),
-          ...(group.redis ? { redisUrl: options.redisUrl, redisChannel } : {}),
-        }),
+        spawnWorker(
+          {
+            name: `${group.id} ${i + 1}`,
+            db: db.config,
+            scope: 'bench',
+            mode: group.mode,
+            ...(group.intervalMs ? { intervalMs: group.intervalMs } : {}),
+            safetyIntervalMs: options.safetyIntervalMs,
+            ...(options.reloaderOptions ? { reloaderOptions: options.reloaderOptions } : {}),
+            ...(group.redis ? { redisUrl: options.redisUrl, redisChannel } : {}),
+          },
+          { startTimeoutMs: options.startTimeoutMs ?? 30_000 },
+        ),
       ),
     );
     for (const s of started) if (s.status === 'fulfilled') workers.push(s.value);
@@ -243,6 +250,7 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
       const startVersion = (await writer.rename(nextPath(), 'storm start')).version;
       await waitAll(startVersion, timeoutMs);
       const countBefore = received.map((r) => r.length);
+      const statsBefore = await readStats(workers);
       const t = performance.now();
       let last: Commit | undefined;
       let made = 0;
@@ -251,6 +259,7 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
       }
       const durationMs = performance.now() - t;
       await waitAll(last!.version, timeoutMs);
+      const statsAfter = await readStats(workers);
       const finals = received.map((r) => firstAtLeast(r, last!.version)!);
       const convergence = finals.map((f) => f.at - last!.committedAt);
       result.storm = {
@@ -259,12 +268,13 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
         durationMs: round(durationMs, 0),
         commitsPerSec: round((made / durationMs) * 1000, 0),
         rebuildsPerWorker: received.map((r, i) => r.length - countBefore[i]!),
+        readsPerWorker: statsAfter.map((s, i) => s.reads - statsBefore[i]!.reads),
         convergenceMs: round(Math.max(...convergence), 2),
         convergenceLessRebuildMs: round(Math.max(...finals.map((f, i) => convergence[i]! - f.durationMs)), 2),
         lastRebuildMs: round(Math.max(...finals.map((f) => f.durationMs)), 2),
       };
       options.log(
-        `  ${group.id.padEnd(12)} storm: ${made} commits in ${result.storm.durationMs} ms, rebuilds per worker ${result.storm.rebuildsPerWorker.join('/')}, converged ${result.storm.convergenceMs} ms after the last commit`,
+        `  ${group.id.padEnd(12)} storm: ${made} commits in ${result.storm.durationMs} ms, rebuilds per worker ${result.storm.rebuildsPerWorker.join('/')}, token reads per worker ${result.storm.readsPerWorker!.join('/')}, converged ${result.storm.convergenceMs} ms after the last commit`,
       );
     }
     for (const error of workers.flatMap((w) => w.errors)) {

@@ -1,0 +1,63 @@
+/*
+ * Storm pacing (issue 15): when a rebuild nobody waits for (a push hint, a poll) may start, so that a burst of
+ * commits cannot keep every process rebuilding and starve the writer, while an isolated commit still lands at once
+ * and a burst still converges soon after its last commit. The build scheduler asks `dueAt` before such a rebuild;
+ * rebuilds a caller waits for (its own commit, a check) are never paced (S5 in build-scheduler.ts).
+ *
+ * A storm is a run of hints each less than `quietMs` after the previous one. Rules, enforced here and tested in
+ * test/storm-spacing.test.ts and test/storm-model.test.ts:
+ *
+ * P1 Leading edge: outside a storm (`streak` 0) a rebuild starts `minMs` after the previous one ended, so at once
+ *    after a quiet spell. Polls never open a storm (they are not hints): interval mode keeps this spacing.
+ * P2 Backoff: the n-th rebuild of a storm (n >= 2) starts at least min(minMs x 2^(n-2), maxMs) after the previous
+ *    one ended: 100, 200, 400, 800, 1000, 1000 ms... with the defaults, so a long storm costs a process about one
+ *    rebuild per `maxMs`.
+ * P3 Trailing edge: within a storm a rebuild is never held more than `quietMs` after the last hint, so the last
+ *    commit of a burst is served within `quietMs` + the push delay + the build in flight + one rebuild.
+ * P4 `streak` counts the rebuilds started in the current storm; the first hint after `quietMs` of silence, or a
+ *    rebuild that starts after the storm ended, resets it.
+ */
+
+export interface PacingOptions {
+  /** `minRebuildIntervalMs`. */
+  minMs: number;
+  /** `maxRebuildIntervalMs`, at least `minMs`. */
+  maxMs: number;
+  /** `stormQuietMs`. */
+  quietMs: number;
+}
+
+export class RebuildPacing {
+  private lastHintAt = Number.NEGATIVE_INFINITY;
+  private streak = 0;
+
+  constructor(private readonly options: PacingOptions) {}
+
+  /** A push hint arrived (every hint, read or absorbed). */
+  hinted(now: number): void {
+    if (now - this.lastHintAt >= this.options.quietMs) this.streak = 0; // P4: a new storm starts here
+    this.lastHintAt = now;
+  }
+
+  /** A paced rebuild starts now. */
+  started(now: number): void {
+    this.streak = this.stormy(now) ? this.streak + 1 : 0; // P4
+  }
+
+  /** Rebuilds started in the current storm (diagnostics and tests). */
+  get stormRebuilds(): number {
+    return this.streak;
+  }
+
+  /** When a paced rebuild may start, given when the previous build ended (P1..P3). */
+  dueAt(lastEndAt: number): number {
+    const { minMs, maxMs, quietMs } = this.options;
+    if (this.streak === 0) return lastEndAt + minMs; // P1
+    const spacing = Math.min(minMs * 2 ** (this.streak - 1), maxMs); // P2
+    return Math.min(lastEndAt + spacing, this.lastHintAt + quietMs); // P3
+  }
+
+  private stormy(now: number): boolean {
+    return now - this.lastHintAt < this.options.quietMs;
+  }
+}
