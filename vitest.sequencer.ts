@@ -12,11 +12,12 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 export const slowFiles: readonly string[] = [
   // Measured in a serial run (its share of the run): the docs build 18 %, the commit races 12 % and 8 %, the
   // consumer installs 8 % and 4 %, code blocks 5 %, the examples 5 %; bench --quick about 110 s before its split.
+  // The three bench files are CPU-bound: one of them starts with the first four files, the others after.
   'test/docs/docs-build.test.ts',
   'test/bench-smoke/hot-path.test.ts',
-  'test/bench-smoke/channels.test.ts',
   'test/e2e/commit-race.test.ts',
   'test/consumer/consumer.test.ts',
+  'test/bench-smoke/channels.test.ts',
   'packages/mikro-orm6-suite/test/commit-race.test.ts',
   'test/bench-smoke/micro-fan-out-scale.test.ts',
   'test/docs/code-blocks.test.ts',
