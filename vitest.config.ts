@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { anchorPath, mikroOrm6Specifier } from './packages/mikro-orm6-suite/src/mikro-orm6-resolve.mjs';
+import { SlowFirstSequencer } from './vitest.sequencer.js';
 
 // Tests resolve workspace packages to their TypeScript source through the
 // `@apphook/source` export condition: `pnpm test` needs no build step. No 'import' here: Vite adds
@@ -11,6 +13,12 @@ const conditions = ['@apphook/source', 'module', 'node', 'development|production
 // package's own MikroORM 6 (the workspace default is 7).
 const mikroOrm6Tests = 'packages/mikro-orm6-suite/test/**/*.test.ts';
 
+// Test files in parallel: two more than the cores. Most of a file's time is spent waiting on servers, child
+// processes, package installs and timers, not on this process's CPU, so vitest's default (cores - 1, one file at
+// a time on a 2-core CI machine) leaves the machine mostly idle. Files are built to run side by side: each has its
+// own tables, scopes, channels, temporary folders and ports. APPHOOK_TEST_WORKERS overrides it (1 = one at a time).
+const maxWorkers = Number(process.env.APPHOOK_TEST_WORKERS) || availableParallelism() + 2;
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
@@ -18,6 +26,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    maxWorkers,
+    sequence: { sequencer: SlowFirstSequencer },
     reporters: ['default'],
     projects: [
       {

@@ -5,10 +5,14 @@
  * order of operations (token bumped in its own autocommit before the change commits) and must be caught.
  */
 import { requireService } from '@apphook/test-suite/services';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildViolations, rebuildCounts } from '../harness/checks.js';
 import { startLoad } from '../harness/load.js';
 import { type Channel, Scenario } from '../harness/scenario.js';
+
+// Three worker processes per test, started while other test files run beside this one: room for a busy
+// machine. The limit only catches a hang: what each test checks does not change with it.
+vi.setConfig({ testTimeout: 90_000 });
 
 const haveDatabases = {
   postgres: await requireService('postgres'),

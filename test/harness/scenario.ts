@@ -102,9 +102,12 @@ export class Scenario {
   }
 
   async startWorkers(count = this.config.workers): Promise<WorkerHandle[]> {
+    // A worker is a tsx process loading a framework and an ORM: on a 2-core machine running test files side by
+    // side (a docs build, package installs) that takes far longer than alone. The timeout only catches a worker
+    // that never starts.
     const started = await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        spawnWorker(this.workerConfig(`worker ${this.workers.length + i + 1}`)),
+        spawnWorker(this.workerConfig(`worker ${this.workers.length + i + 1}`), { startTimeoutMs: 90_000 }),
       ),
     );
     this.workers.push(...started);
