@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DbKind } from '@apphook/example-pages-site/db';
 import { services } from '@apphook/test-suite/services';
-import autocannon from 'autocannon';
 import { type Child, startChild } from '../lib/child.js';
 import { createBenchDatabase } from '../lib/database.js';
 import { median, medianCI } from '../lib/stats.js';
+import { type LoadLimit, loader } from './load.js';
 import type { HotPathServerConfig, HotPathServerInfo } from './server.js';
 
 const CONFIGS: Record<string, Omit<HotPathServerConfig, 'db' | 'scope'>> = {
@@ -55,18 +55,8 @@ interface Sample {
 const kinds = new Map<string, string>();
 const samples = new Map<string, Sample[]>(names.map((n) => [n, []]));
 const db = await createBenchDatabase(args.db as DbKind, 200);
-const requests = Array.from({ length: 10 }, (_, k) => ({
-  method: 'GET',
-  path: db.paths[Math.floor(((k + 0.5) * db.paths.length) / 10)]!,
-}));
-const load = (server: Child<HotPathServerInfo>, limit: { duration: number } | { amount: number }) =>
-  autocannon({
-    url: `http://127.0.0.1:${server.info.port}`,
-    connections: 32,
-    pipelining: 1,
-    requests,
-    ...limit,
-  });
+const loadPort = loader(db.paths, 32);
+const load = (server: Child<HotPathServerInfo>, limit: LoadLimit) => loadPort(server.info.port, limit);
 
 try {
   for (let first = 0; first < rounds; first += perProcess) {

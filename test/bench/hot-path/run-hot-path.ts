@@ -9,10 +9,10 @@ import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbKind } from '@apphook/example-pages-site/db';
-import autocannon from 'autocannon';
 import { type Child, startChild } from '../lib/child.js';
 import { createBenchDatabase } from '../lib/database.js';
 import { median, medianCI, round } from '../lib/stats.js';
+import { type LoadLimit, loader } from './load.js';
 import type { HotPathServerConfig, HotPathServerInfo, Variant } from './server.js';
 
 /**
@@ -148,19 +148,8 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
       const skipped = new Map<HotPathVariant, string>();
       const rounds = new Map<HotPathVariant, HotPathRound[]>();
       const channels = new Map<HotPathVariant, string>();
-      // Ten paths spread over the table: Express matches routes in order, so the position matters.
-      const requests = Array.from({ length: 10 }, (_, k) => ({
-        method: 'GET',
-        path: db.paths[Math.floor(((k + 0.5) * db.paths.length) / 10)]!,
-      }));
-      const load = (server: Child<HotPathServerInfo>, limit: { duration: number } | { amount: number }) =>
-        autocannon({
-          url: `http://127.0.0.1:${server.info.port}`,
-          connections: options.connections,
-          pipelining: 1,
-          requests,
-          ...limit,
-        });
+      const loadPort = loader(db.paths, options.connections);
+      const load = (server: Child<HotPathServerInfo>, limit: LoadLimit) => loadPort(server.info.port, limit);
       try {
         for (let first = 0; first < options.rounds; first += options.roundsPerProcess) {
           // Fresh processes every few rounds: two identical Node processes can settle at throughputs far apart
