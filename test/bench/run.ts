@@ -51,11 +51,19 @@ if (args.help) {
   process.exit(0);
 }
 
-// --render: rewrite benchmarks.md from an existing benchmarks.json (after a wording change), measuring nothing.
+// --render: rewrite benchmarks.md (targets included) from an existing benchmarks.json (after a wording change), measuring nothing.
 if (args.render) {
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), args.render);
   const saved = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   saved.notes ??= [];
+  // The targets' wording is code too: evaluate them again from the saved measurements.
+  saved.targets = evaluateTargets(
+    saved.hotPath,
+    saved.micro,
+    saved.channels,
+    saved.scale,
+    saved.environment.machine,
+  );
   writeFileSync(join(dirname(file), 'benchmarks.md'), renderMarkdown(saved));
   console.log(`rendered ${join(dirname(file), 'benchmarks.md')} from ${file}`);
   process.exit(0);
@@ -235,6 +243,15 @@ const dbs: DbKind[] = (postgres ? ['postgres', 'sqlite'] : ['sqlite']).filter(
   (db): db is DbKind => !args.db || args.db.split(',').includes(db),
 ) as DbKind[];
 
+/** Workers' reloader errors: a rebuild or start that fails is breakage; a channel that dropped under load and recovered is not. */
+function reportReloaderErrors(groupId: string, errors: ChannelResult['reloaderErrors']): void {
+  for (const [phase, { count, first }] of Object.entries(errors)) {
+    const line = `${groupId}: workers reported ${count} reloader error(s) in phase '${phase}', first: ${first}`;
+    if (['rebuild', 'start', 'hook'].includes(phase)) problems.push(line);
+    else notes.push(line);
+  }
+}
+
 async function guarded(name: string, run: () => Promise<void>): Promise<void> {
   section = name;
   const t = performance.now();
@@ -304,12 +321,7 @@ if (only.includes('channels')) {
           log,
         });
         log(`  ${group.id.padEnd(12)} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
-        for (const [phase, { count, first }] of Object.entries(result.reloaderErrors)) {
-          const line = `${group.id}: workers reported ${count} reloader error(s) in phase '${phase}', first: ${first}`;
-          // A rebuild or start that fails is breakage; a channel that dropped under load and recovered is not.
-          if (['rebuild', 'start', 'hook'].includes(phase)) problems.push(line);
-          else notes.push(line);
-        }
+        reportReloaderErrors(group.id, result.reloaderErrors);
         channels.push(result);
       } catch (error) {
         problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
@@ -340,11 +352,7 @@ if (stormOnly) {
           // A before/after comparison often runs on a busy machine: give workers time to start.
           { ...settings.channels, reloaderOptions, redisUrl: redis, log, startTimeoutMs: 180_000 },
         );
-        for (const [phase, { count, first }] of Object.entries(result.reloaderErrors)) {
-          const line = `${group.id}: workers reported ${count} reloader error(s) in phase '${phase}', first: ${first}`;
-          if (['rebuild', 'start', 'hook'].includes(phase)) problems.push(line);
-          else notes.push(line);
-        }
+        reportReloaderErrors(group.id, result.reloaderErrors);
         channels.push(result);
       } catch (error) {
         problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
