@@ -1,5 +1,4 @@
 import {
-  ApphookError,
   ApphookOptionError,
   type Binding,
   createBindingCore,
@@ -22,6 +21,7 @@ import { Build, closeQuietly, type DynamicRoutesPlugin, type FastifyBuild } from
 import { freshInstance } from './fresh-instance.js';
 import { Handover } from './handover.js';
 import { lightFastifyBinding } from './light-binding.js';
+import { pluginOf } from './plugin-check.js';
 import { acquiringHandler, replyNotReady, routeWildcard } from './wildcard.js';
 
 export interface FastifyBindingOptions extends FirstBuildOptions {
@@ -76,17 +76,6 @@ export interface FastifyBinding extends Binding<FastifyBuild> {
 
 const NAME = 'apphook/fastify';
 
-function describe(value: unknown): string {
-  if (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { routing?: unknown }).routing === 'function'
-  ) {
-    return 'a Fastify instance (return a plugin function instead: the binding makes the instance)';
-  }
-  return describeValue(value);
-}
-
 /**
  * The Fastify 5 binding. Fastify cannot add routes after `ready`, so each build is a fresh Fastify
  * instance holding only the dynamic routes; one wildcard route of the app hands each request to the
@@ -122,13 +111,7 @@ export function fastifyBinding(options: FastifyBindingOptions): FastifyBinding {
     // `prepare` turns the plugin rebuildRoutes returns into a Build.
     rebuildRoutes: options.rebuildRoutes as unknown as RebuildRoutes<Build>,
     async prepare(built, context) {
-      if (typeof built !== 'function') {
-        throw new ApphookError(
-          'E_REBUILD',
-          `[${NAME}] rebuildRoutes must return a Fastify plugin, async (app) => { app.get(...) }, got ${describe(built)} for version ${context.version}`,
-        );
-      }
-      const plugin = built as DynamicRoutesPlugin;
+      const plugin = pluginOf(built, context.version);
       let prefix = mountedPrefix ?? '';
       let instance = await instanceFor(plugin, prefix, context.signal);
       // The app mounted the plugin while this build ran: build again under the real prefix.

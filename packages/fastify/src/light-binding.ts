@@ -1,5 +1,4 @@
 import {
-  ApphookError,
   ApphookOptionError,
   createBindingCore,
   type RebuildRoutes,
@@ -13,6 +12,7 @@ import type {
 } from './fastify-binding.js';
 import type { FastifyBuild } from './fastify-build.js';
 import { LightTable } from './light-table.js';
+import { pluginOf } from './plugin-check.js';
 import { acquiringHandler, replyNotReady, routeWildcard } from './wildcard.js';
 
 const NAME = 'apphook/fastify';
@@ -30,13 +30,7 @@ export function lightFastifyBinding(options: FastifyBindingOptions): FastifyBind
     name: NAME,
     rebuildRoutes: options.rebuildRoutes as unknown as RebuildRoutes<LightTable>,
     async prepare(built, context) {
-      if (typeof built !== 'function') {
-        throw new ApphookError(
-          'E_REBUILD',
-          `[${NAME}] rebuildRoutes must return a Fastify plugin, async (app) => { app.get(...) }, got ${typeof built} for version ${context.version}`,
-        );
-      }
-      return LightTable.build(built as never);
+      return LightTable.build(pluginOf(built, context.version));
     },
   });
 

@@ -74,16 +74,20 @@ describe('build lifecycle', () => {
     expect((await call(base, '/b')).status).toBe(404);
   });
 
-  it('rejects a build that is not a plugin with a message that says what to return', async () => {
-    const notAPlugin = app();
-    const binding = fastifyBinding({
-      rebuildRoutes: () => notAPlugin as unknown as DynamicRoutesPlugin,
-    });
-    const h = harness(binding, cleanups);
-    await expect(h.reloader.start()).rejects.toThrow(
-      /\[apphook\/fastify\] rebuildRoutes must return a Fastify plugin.*got a Fastify instance/,
-    );
-  });
+  it.each(['instance', 'light'] as const)(
+    'rejects a build that is not a plugin with a message that says what to return (routing: %s)',
+    async (routing) => {
+      const notAPlugin = app();
+      const binding = fastifyBinding({
+        routing,
+        rebuildRoutes: () => notAPlugin as unknown as DynamicRoutesPlugin,
+      });
+      const h = harness(binding, cleanups);
+      await expect(h.reloader.start()).rejects.toThrow(
+        /\[apphook\/fastify\] rebuildRoutes must return a Fastify plugin.*got a Fastify instance/,
+      );
+    },
+  );
 
   it('closes the instance it serves when the app closes', async () => {
     const closed: string[] = [];
