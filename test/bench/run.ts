@@ -51,19 +51,18 @@ if (args.help) {
   process.exit(0);
 }
 
+/** The targets, from a run's measurements: after the run, for a partial write, and again on --render. */
+function targetsOf(r: BenchResults): BenchResults['targets'] {
+  return evaluateTargets(r.hotPath, r.micro, r.channels, r.scale, r.environment.machine);
+}
+
 // --render: rewrite benchmarks.md (targets included) from an existing benchmarks.json (after a wording change), measuring nothing.
 if (args.render) {
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), args.render);
   const saved = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   saved.notes ??= [];
   // The targets' wording is code too: evaluate them again from the saved measurements.
-  saved.targets = evaluateTargets(
-    saved.hotPath,
-    saved.micro,
-    saved.channels,
-    saved.scale,
-    saved.environment.machine,
-  );
+  saved.targets = targetsOf(saved);
   writeFileSync(join(dirname(file), 'benchmarks.md'), renderMarkdown(saved));
   console.log(`rendered ${join(dirname(file), 'benchmarks.md')} from ${file}`);
   process.exit(0);
@@ -174,13 +173,7 @@ function writePartial(reason: string): void {
     results.problems.push(
       `run stopped early (${reason}) during '${section}': the sections from there on are missing`,
     );
-    results.targets = evaluateTargets(
-      results.hotPath,
-      results.micro,
-      results.channels,
-      results.scale,
-      environment.machine,
-    );
+    results.targets = targetsOf(results);
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'benchmarks.partial.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(outDir, 'benchmarks.partial.md'), renderMarkdown(results));
@@ -381,13 +374,7 @@ if (only.includes('scale')) {
 
 environment.machine.loadAverageEnd = Math.round(os.loadavg()[0]! * 100) / 100;
 results.durationS = Math.round((performance.now() - started) / 100) / 10;
-results.targets = evaluateTargets(
-  results.hotPath,
-  results.micro,
-  results.channels,
-  results.scale,
-  environment.machine,
-);
+results.targets = targetsOf(results);
 
 console.log('== targets (measured in this run)');
 for (const t of results.targets) {

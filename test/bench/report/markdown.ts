@@ -4,7 +4,7 @@ import type { FanOutResult } from '../fan-out/run-fan-out.js';
 import type { HotPathResult } from '../hot-path/run-hot-path.js';
 import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
-import type { MicroResult } from '../micro/run-micro.js';
+import type { MicroOptions, MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
 import { fanOutSection, microSection, propagationProse, stormComparison } from './sections.js';
 import type { Target } from './targets.js';
@@ -18,16 +18,8 @@ export interface BenchSettings {
     roundsPerProcess: number;
     connections: number;
   };
-  micro: {
-    routes: number;
-    rounds: number;
-    batches: number;
-    batchMs: number;
-    httpRounds: number;
-    httpDurationS: number;
-    httpWarmup: number;
-    connections: number;
-  };
+  /** The micro runner's own options, less what each run decides (stores, log). */
+  micro: Omit<MicroOptions, 'stores' | 'log'>;
   fanOut: { reloaders: number; processes: number; commits: number; tenants: number };
   channels: {
     workers: number;
