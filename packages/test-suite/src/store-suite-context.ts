@@ -71,3 +71,24 @@ export async function rejection(promise: Promise<unknown>, code: string): Promis
   }
   throw new Error(`expected an ApphookError with code ${code}, but the promise resolved`);
 }
+
+/**
+ * The schema generator's update SQL for one table only, from a fresh ORM with `entities`. Test files run side by
+ * side in the same database, creating and dropping their own tables: introspecting all of them races (a table
+ * listed, then dropped before its columns are read, fails inside MikroORM), so every other table is skipped.
+ */
+export async function tableUpdateSQL(
+  createOrm: StoreSuiteOptions['createOrm'],
+  entities: EntitySchema[],
+  tableName: string,
+  options: { dropTables?: boolean } = {},
+): Promise<string> {
+  const orm = await createOrm(entities);
+  try {
+    // In place: MikroORM 6 made its schema generator at init, holding this object (7 makes it on first use).
+    orm.config.get('schemaGenerator').skipTables = [new RegExp(`^(?!${tableName}$)`, 'i')];
+    return await orm.schema.getUpdateSchemaSQL({ wrap: false, ...options });
+  } finally {
+    await orm.close(true);
+  }
+}

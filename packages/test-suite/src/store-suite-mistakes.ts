@@ -2,7 +2,7 @@ import type { ApphookError, Logger } from '@apphook/core';
 import { watchEntities } from '@apphook/mikro-orm';
 import type { EntityManager } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
-import type { SuiteContext } from './store-suite-context.js';
+import { type SuiteContext, tableUpdateSQL } from './store-suite-context.js';
 
 /** The mistakes users make with a store, each caught with a message that says what to do (G11). */
 export function storeSuiteMistakes(c: SuiteContext): void {
@@ -28,7 +28,7 @@ export function storeSuiteMistakes(c: SuiteContext): void {
         expect(warning?.code).toBe('E_SCHEMA');
         // Why it matters: the table ensureSchema() made is one the schema generator would drop.
         await store.ensureSchema();
-        const diff = await c.orm.schema.getUpdateSchemaSQL({ wrap: false });
+        const diff = await tableUpdateSQL(c.options.createOrm, c.entities, tableName);
         expect(diff).toMatch(new RegExp(`drop table[^;]*${tableName}`, 'i'));
       } finally {
         const quoted = c.orm.em.getPlatform().quoteIdentifier(tableName);
