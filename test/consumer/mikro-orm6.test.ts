@@ -6,7 +6,8 @@
  * serves the change, pushed by Postgres NOTIFY after the commit.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireService, services } from '@apphook/test-suite/services';
@@ -58,7 +59,9 @@ beforeAll(async () => {
     ...MIKRO_ORM_6,
   };
 }, 600_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Asynchronous and with its own limit: the installed projects hold hundreds of thousands of files, and a
+// synchronous removal on a busy machine outlasted the default hook timeout (seen in CI, 60 s).
+afterAll(() => rm(work, { recursive: true, force: true, maxRetries: 3 }), 300_000);
 
 describe.skipIf(!havePostgres)('a MikroORM 6 project installing the packed packages', () => {
   it('installs with npm next to pinned MikroORM 6: one @mikro-orm/core, no MikroORM 7 SQL layer', async () => {

@@ -1,6 +1,7 @@
 import { watchEntities } from '@apphook/mikro-orm';
 import { type PostgresStore, postgresStore } from '@apphook/postgresql';
 import { requireService, services } from '@apphook/test-suite/services';
+import { recreateTables } from '@apphook/test-suite/store';
 import { type EntityManager, EntitySchema, MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,8 +44,7 @@ describe.skipIf(!available)('one NOTIFY per root transaction and scope (G2)', ()
     orm = await MikroORM.init({ entities: [Doc], clientUrl: services.postgres });
     store = postgresStore(orm, { tableName: TABLE, channel: CHANNEL });
     await store.ensureSchema();
-    await orm.schema.drop();
-    await orm.schema.create();
+    await recreateTables(orm, [Doc as EntitySchema]);
     listener = new pg.Client({ connectionString: services.postgres });
     await listener.connect();
     listener.on('notification', (m) => {

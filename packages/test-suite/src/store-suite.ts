@@ -57,7 +57,7 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
     beforeAll(async () => {
       const orm = await options.createOrm(entities);
       // The migration step users run: the schema generator creates the token table from the entity.
-      await recreateSchema(orm);
+      await recreateTables(orm, entities);
       const logger: Logger = {
         warn() {},
         error: (_message, meta) => context.hookErrors.push(meta?.error),
@@ -80,10 +80,20 @@ export async function runStoreSuite(options: StoreSuiteOptions): Promise<void> {
   });
 }
 
-/** `orm.schema.drop()` then `create()`; MikroORM 6 names them `dropSchema()` and `createSchema()`. */
-async function recreateSchema(orm: MikroORM): Promise<void> {
+/**
+ * Drops these entities' tables, then lets the schema generator create them (`orm.schema.create()`, MikroORM 6:
+ * `createSchema()`), which only reads the ORM's metadata. Not `orm.schema.drop()`: that introspects every table
+ * in the database, and test files run side by side in one database, creating and dropping their own tables; a
+ * table listed, then dropped by another file before its columns are read, fails inside MikroORM ('Cannot read
+ * properties of undefined (reading reduce)' in DatabaseTable.init, seen in CI).
+ */
+export async function recreateTables(orm: MikroORM, entities: EntitySchema[]): Promise<void> {
+  const platform = orm.em.getPlatform();
+  const connection = orm.em.getConnection();
+  for (const entity of [...entities].reverse()) {
+    const table = entity.meta.tableName ?? entity.meta.collection;
+    await connection.execute(`drop table if exists ${platform.quoteIdentifier(table)}`);
+  }
   const schema = orm.schema as unknown as Record<string, (() => Promise<void>) | undefined>;
-  const run = (name: string, v6: string) => (schema[name] ?? schema[v6])!.call(schema);
-  await run('drop', 'dropSchema');
-  await run('create', 'createSchema');
+  await (schema.create ?? schema.createSchema)!.call(schema);
 }
