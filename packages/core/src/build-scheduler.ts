@@ -83,7 +83,7 @@ export class BuildScheduler {
   private urgent: Version = -1;
   private servedVersion: Version | undefined;
   private inFlight: { controller: AbortController; done: Promise<void> } | undefined;
-  private timer: { kind: 'retry' | 'spacing'; handle: ReturnType<typeof setTimeout> } | undefined;
+  private timer: { kind: 'retry' | 'spacing'; cancel(): void } | undefined;
   /** Target of the last failed build while its backoff runs (S5). */
   private failedTarget: Version = -1;
   private lastError: unknown;
@@ -118,7 +118,7 @@ export class BuildScheduler {
 
   /** A push hint arrived: it paces the rebuilds of a storm (rebuild-pacing.ts). */
   hinted(): void {
-    this.pacing.hinted(Date.now());
+    this.pacing.hinted(Date.now(), !this.inFlight && this.timer === undefined);
   }
 
   /**
@@ -293,18 +293,31 @@ export class BuildScheduler {
 
   private setTimer(kind: 'retry' | 'spacing', ms: number): void {
     this.clearTimer();
+    const timer = {
+      kind,
+      cancel: () => clearTimeout(handle),
+    };
     const handle = unrefTimer(
       setTimeout(() => {
-        if (this.timer?.handle !== handle) return;
-        this.timer = undefined;
-        this.kick();
+        if (this.timer !== timer) return;
+        if (kind === 'retry') return this.fired(timer);
+        // P5: Node runs due timers before it reads sockets; after a stall, hints may be waiting to be read that
+        // keep the storm going. setImmediate runs after they were read, and the timer stays pending till then.
+        const immediate = setImmediate(() => this.fired(timer));
+        timer.cancel = () => clearImmediate(immediate);
       }, ms),
     );
-    this.timer = { kind, handle };
+    this.timer = timer;
+  }
+
+  private fired(timer: NonNullable<BuildScheduler['timer']>): void {
+    if (this.timer !== timer) return;
+    this.timer = undefined;
+    this.kick();
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer.handle);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 

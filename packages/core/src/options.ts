@@ -71,6 +71,15 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    */
   stormQuietMs?: number;
   /**
+   * Notifier publishes of this process's commits: a commit less than this long after the previous publish of
+   * the scope is published at the end of that window, with the newest version, instead of at once. In a burst
+   * of commits every process then wakes once per window instead of once per commit (a hint only makes them
+   * read the store, so one stands for all). An isolated commit publishes at once; a commit in a burst reaches
+   * the other processes up to this much later. `0` publishes every commit at once.
+   * @default 10
+   */
+  minPublishIntervalMs?: number;
+  /**
    * Push channels: a hint that arrives less than this long after the last store read started is answered by
    * one read at the end of that window, so a flood of hints (a storm of commits, forged messages) costs at
    * most one read per window (G10). The first hint after a quiet spell reads at once.
@@ -111,6 +120,7 @@ export interface ResolvedOptions {
   minRebuildIntervalMs: number;
   maxRebuildIntervalMs: number;
   stormQuietMs: number;
+  minPublishIntervalMs: number;
   minHintIntervalMs: number;
   rebuildTimeoutMs: number;
   readTimeoutMs: number;
@@ -218,6 +228,7 @@ export function resolveOptions(options: ReloaderOptions<unknown, unknown>): Reso
     minRebuildIntervalMs,
     maxRebuildIntervalMs,
     stormQuietMs: positive(raw, 'stormQuietMs', 50, true),
+    minPublishIntervalMs: positive(raw, 'minPublishIntervalMs', 10, true),
     minHintIntervalMs: positive(raw, 'minHintIntervalMs', 20, true),
     rebuildTimeoutMs: positive(raw, 'rebuildTimeoutMs', 30_000),
     readTimeoutMs: positive(raw, 'readTimeoutMs', 10_000),

@@ -34,6 +34,11 @@ export interface ReloaderStats {
   reloads: number;
   failures: number;
   hints: number;
+  /**
+   * This process's commits whose notifier publish went out as part of a later one, because it came less than
+   * `minPublishIntervalMs` after the previous publish (a burst of commits).
+   */
+  coalescedPublishes: number;
   /** `false` while any push channel reports itself down (polling at `intervalMs` then). */
   channelsHealthy: boolean;
   lastCheckAt: number | undefined;

@@ -5,6 +5,7 @@ import { Emitter } from './emitter.js';
 import { ApphookError, toApphookError } from './errors.js';
 import { createLogger } from './logger.js';
 import { type ReloaderOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { PublishCoalescing } from './publish-coalescing.js';
 import { buildVersion, firstBuildError, rebuildFailedError, stoppedDuringStart } from './reloader-build.js';
 import { ReloaderChannels } from './reloader-channels.js';
 import type { ErrorPhase, Reloader, ReloaderEvents, ReloaderStats } from './reloader-types.js';
@@ -58,6 +59,8 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   private readonly scheduler: BuildScheduler;
   private readonly reads: SharedRead;
   private readonly channels: ReloaderChannels;
+  /** One notifier publish per `minPublishIntervalMs` in a burst of this process's commits (C1..C5). */
+  private readonly publishing: PublishCoalescing | undefined;
 
   private state: State = 'idle';
   private built: R | undefined;
@@ -95,6 +98,10 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       retryMaxMs: resolved.retryMaxMs,
     });
     this.reads = new SharedRead(() => this.readOnce());
+    const { notifier } = options;
+    this.publishing = notifier
+      ? new PublishCoalescing(resolved.minPublishIntervalMs, (version) => this.publish(notifier, version))
+      : undefined;
     this.channels = new ReloaderChannels({
       store: this.store,
       notifier: this.notifier,
@@ -148,6 +155,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       version: this.scheduler.served,
       latestSeen: this.scheduler.target,
       ...this.counters,
+      coalescedPublishes: this.publishing?.coalesced ?? 0,
       channelsHealthy: this.channels.healthy,
       lastCheckAt: this.lastCheckAt,
       lastReloadAt: this.lastReloadAt,
@@ -230,6 +238,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
   }
 
   private async shutDown(): Promise<void> {
+    this.publishing?.close(); // a held-back publish goes out now, and later commits publish at once (C5)
     const building = this.scheduler.stop(
       new ApphookError('E_STATE', `[apphook/core] reloader of scope '${this.scope}' stopped`),
     );
@@ -247,11 +256,12 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
       );
     }
     const version = this.validVersion(await this.store.bump(tx, this.scope));
-    const { store, notifier } = this;
+    const { store, notifier, publishing } = this;
     if (store.afterCommit) {
-      if (notifier) {
-        // Keyed per notifier and scope: one publish per root transaction however many bumps (G2).
-        store.afterCommit(tx, () => this.publish(notifier, version), {
+      if (notifier && publishing) {
+        // Keyed per notifier and scope: one publish per root transaction however many bumps (G2), and in a
+        // burst of commits one per minPublishIntervalMs (publish-coalescing.ts).
+        store.afterCommit(tx, () => publishing.committed(version), {
           key: `apphook:publish:${notifierId(notifier)}:${this.scope}`,
         });
       }
