@@ -300,7 +300,7 @@ export class BuildScheduler {
     const handle = unrefTimer(
       setTimeout(() => {
         if (this.timer !== timer) return;
-        if (kind === 'retry') return this.fired(timer);
+        if (kind === 'retry' || this.options.pacing.naive) return this.fired(timer);
         // P5: Node runs due timers before it reads sockets; after a stall, hints may be waiting to be read that
         // keep the storm going. setImmediate runs after they were read, and the timer stays pending till then.
         const immediate = setImmediate(() => this.fired(timer));

@@ -32,6 +32,11 @@ export interface PacingOptions {
   maxMs: number;
   /** `stormQuietMs`. */
   quietMs: number;
+  /**
+   * Tests only, the negative control of test/storm-stall.test.ts: the pacing before P4's idle condition and P5
+   * (any gap in the hints ends the storm; the spacing timer decides at once). Not reachable from ReloaderOptions.
+   */
+  naive?: boolean;
 }
 
 export class RebuildPacing {
@@ -42,7 +47,7 @@ export class RebuildPacing {
 
   /** A push hint arrived (every hint, read or absorbed); `idle`: no build in flight or held back. */
   hinted(now: number, idle: boolean): void {
-    if (idle && now - this.lastHintAt >= this.options.quietMs) this.streak = 0; // P4: a new storm starts here
+    if ((idle || this.options.naive) && now - this.lastHintAt >= this.options.quietMs) this.streak = 0; // P4: a new storm starts here
     this.lastHintAt = now;
   }
 
