@@ -67,8 +67,8 @@ interface ScopeState {
   lastAt: number;
   /** The highest version a delivered NOTIFY named. */
   notified: Version;
-  /** A leading NOTIFY was decided and its commit not seen yet. */
-  inFlight: boolean;
+  /** The transaction whose leading NOTIFY was decided and whose commit is not known here yet. */
+  inFlight: NotifyTicket | undefined;
   /** The highest committed version waiting for a trailing NOTIFY. */
   pending: Version | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -112,14 +112,14 @@ export class NotifyCoalescing {
     const now = Date.now();
     if (state.inFlight) {
       // That transaction ended at the database (see the header), committed or not: count its NOTIFY as
-      // delivered now, the latest it can have been (N3).
-      state.inFlight = false;
+      // delivered now, the latest it can have been (N3); its after-commit hook, maybe later, changes nothing.
+      state.inFlight = undefined;
       state.lastAt = Math.max(state.lastAt, now);
     }
     ticket.leading =
       state.pending === undefined && !state.sending && !state.timer && now >= state.lastAt + this.minMs;
     if (ticket.leading) {
-      state.inFlight = true;
+      state.inFlight = ticket;
       this.counts.inTransaction++;
     }
   }
@@ -128,8 +128,11 @@ export class NotifyCoalescing {
   committed(scope: string, ticket: NotifyTicket): void {
     const state = this.state(scope);
     if (ticket.leading) {
-      state.inFlight = false;
-      state.lastAt = Math.max(state.lastAt, Date.now());
+      // Stamped at its commit, when Postgres delivered it (N3), unless a later transaction stamped it already.
+      if (state.inFlight === ticket) {
+        state.inFlight = undefined;
+        state.lastAt = Math.max(state.lastAt, Date.now());
+      }
       state.notified = Math.max(state.notified, ticket.version);
       // Commits held for a trailing NOTIFY committed before this one (row lock): it announced them (N2).
       if (state.pending !== undefined && state.pending <= state.notified) this.dropHeld(state);
@@ -167,7 +170,7 @@ export class NotifyCoalescing {
       state = {
         lastAt: Number.NEGATIVE_INFINITY,
         notified: -1,
-        inFlight: false,
+        inFlight: undefined,
         pending: undefined,
         timer: undefined,
         sending: undefined,
