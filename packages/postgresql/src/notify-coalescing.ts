@@ -7,7 +7,8 @@ import type { Logger, Version } from '@apphook/core';
  * data (listeners read the store, G10), so one NOTIFY sent after a commit stands for every commit before it.
  * The same idea as core's PublishCoalescing (C1..C5), with one difference: the leading NOTIFY is sent inside
  * the transaction, so it is decided before the commit. Rules, enforced here and tested against PostgreSQL in
- * test/notify-coalescing.test.ts:
+ * test/notify-coalescing.test.ts (MikroORM 7 and 6) and over random schedules in
+ * test/notify-coalescing-model.test.ts:
  *
  * N1 Leading edge: a transaction whose scope had no NOTIFY from this store in the last window, and none held
  *    back, sends its NOTIFY inside the transaction as without coalescing: Postgres delivers it with the commit,
@@ -18,8 +19,9 @@ import type { Logger, Version } from '@apphook/core';
  *    time), by a NOTIFY sent after its commit: the held one, or a NOTIFY naming a newer version of the scope
  *    (bumps of one scope are serialised by its token row's lock, so a newer version committed later).
  * N3 Spacing: a scope gets at most one NOTIFY (leading or trailing) per window from this store. A NOTIFY is
- *    stamped when it is delivered: an in-transaction one when its commit returns, a trailing one when its
- *    statement returns. A leading NOTIFY is decided only with none of the scope's NOTIFYs held or sending and
+ *    stamped when it is delivered: an in-transaction one when its commit returns (its after-commit hook), or
+ *    when the scope's next transaction decides if that comes first (the latest it can have been delivered,
+ *    see below); a trailing one when its statement returns. A leading NOTIFY is decided only with none of the scope's NOTIFYs held or sending and
  *    none in flight. Exception, a race: a commit that finds another transaction's leading NOTIFY in flight
  *    holds its NOTIFY one window and sends it if that transaction has not committed by then (rolled back,
  *    or a COMMIT slower than the window).
@@ -35,6 +37,10 @@ import type { Logger, Version } from '@apphook/core';
  * bump the scope's token row, whose lock the first holds until it commits or rolls back; so the second reaches
  * its commit only after the first ended, and the first's outcome is merely not known here yet (its after-commit
  * hook runs later, or never).
+ *
+ * State is per store and scope: two stores on one ORM with other tables or channels keep their own windows
+ * (and their hook keys differ). Two stores on the same table and channel share the hook key, so a transaction
+ * sends one NOTIFY, decided by the store that bumped last in it, as without coalescing.
  */
 
 /** What one root transaction decided for one scope, shared by its before- and after-commit hooks. */

@@ -88,7 +88,8 @@ describe.skipIf(!available)('NOTIFY coalescing (minNotifyIntervalMs)', () => {
 
   for (const how of ['transaction', 'alone'] as const) {
     it(`announces a burst of commits (${how === 'transaction' ? 'in transactions' : 'in no transaction'}) with at most one NOTIFY per window, the last naming the last version`, async () => {
-      const windowMs = 40;
+      // Windows much longer than a commit, so that the bound below means coalescing also on a loaded machine.
+      const windowMs = 200;
       const k = 40;
       const store = storeWith({ minNotifyIntervalMs: windowMs });
       const s = scope(`burst-${how}`);
@@ -99,7 +100,6 @@ describe.skipIf(!available)('NOTIFY coalescing (minNotifyIntervalMs)', () => {
       const versions = versionsFor(s);
       // One NOTIFY per window, leading or trailing; the trailing one of the last window comes after it.
       expect(versions.length).toBeLessThanOrEqual(Math.ceil((endedAt - startedAt) / windowMs) + 1);
-      expect(versions.length).toBeLessThan(k / 2);
       // Sent after the commits they announce, so each names a newer version than the last; the last names K
       // and is the only one that does.
       expect(versions).toEqual([...versions].sort((a, b) => a - b));
@@ -194,20 +194,23 @@ describe.skipIf(!available)('NOTIFY coalescing (minNotifyIntervalMs)', () => {
   });
 
   it('coalesces the bumps watchEntities makes while each flush commits', async () => {
-    const windowMs = 40;
+    const windowMs = 200;
     const store = storeWith({ minNotifyIntervalMs: windowMs });
     const s = scope('watched');
     const unwatch = watchEntities(orm, { entities: [Doc], store, scope: s });
     try {
       const k = 30;
+      const startedAt = Date.now();
       for (let i = 0; i < k; i++) {
         const em = orm.em.fork();
         em.create(Doc, { title: `t${i}` });
         await em.flush();
       }
+      const endedAt = Date.now();
       await expect.poll(() => versionsFor(s).at(-1), { timeout: 5000 }).toBe(k);
       await sleep(3 * windowMs);
-      expect(versionsFor(s).length).toBeLessThan(k / 2);
+      expect(versionsFor(s).length).toBeLessThanOrEqual(Math.ceil((endedAt - startedAt) / windowMs) + 1);
+      expect(store.notifyStats().failed).toBe(0);
       expect(store.notifyStats().trailing).toBeGreaterThan(0);
     } finally {
       unwatch();
