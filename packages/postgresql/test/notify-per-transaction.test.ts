@@ -42,7 +42,9 @@ describe.skipIf(!available)('one NOTIFY per root transaction and scope (G2)', ()
 
   beforeAll(async () => {
     orm = await MikroORM.init({ entities: [Doc], clientUrl: services.postgres });
-    store = postgresStore(orm, { tableName: TABLE, channel: CHANNEL });
+    // Coalescing off: this file pins the per-transaction rule (G2); test/notify-coalescing.test.ts checks how
+    // a burst of commits is announced when it is on.
+    store = postgresStore(orm, { tableName: TABLE, channel: CHANNEL, minNotifyIntervalMs: 0 });
     await store.ensureSchema();
     await recreateTables(orm, [Doc as EntitySchema]);
     listener = new pg.Client({ connectionString: services.postgres });
