@@ -47,9 +47,9 @@ function channels(push: number[], baseline: number[]): ChannelResult[] {
     group: group(STORM_BASELINE),
     workers: 8,
     reloaderErrors: {},
-    storm: summarize(rounds(baseline), 0.5),
+    storm: summarize(rounds(baseline)),
   };
-  const storm = summarize(rounds(push), 0.5);
+  const storm = summarize(rounds(push));
   storm.ratio = stormRatio(storm.rounds, base.storm!.rounds);
   return [{ group: group('pg-notify'), workers: 8, reloaderErrors: {}, storm }, base];
 }

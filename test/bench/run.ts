@@ -145,11 +145,12 @@ const settings: BenchSettings = quick
         commits: 100,
         pauseMs: [20, 120],
         spacingMs: CORE_DEFAULT_SPACING_MS,
-        // 12 rounds of one storm per group (5 groups), each storm 400 commits (about 1.3 s at 300 commits/s):
-        // about two minutes with the workers' start. Enough rounds for a confidence interval, storms long
-        // enough that the workers' rebuild backoff reaches 800 ms in each.
+        // 12 rounds of one storm per group (5 groups), each storm 300 commits (about 1 s at 300 commits/s; a
+        // round about 8.5 s with the convergence waits, the 1 s poll's most): about two minutes with the 40
+        // workers' start on a quiet machine. Enough rounds for a confidence interval; storms long enough that
+        // the workers' rebuild backoff reaches 400-800 ms in each.
         stormRounds: 12,
-        stormCommits: 400,
+        stormCommits: 300,
         stormMaxMs: 6_000,
       },
       scale: { sizes: [100, 1000, 10_000], rebuilds: 5 },

@@ -12,8 +12,7 @@
  *
  * Invariants, checked here (a violation is a problem of the run, not a result):
  * - S1 Groups do not hear each other: each has its own bench tables and its own Postgres NOTIFY or Redis channel
- *   (workers.ts). While one group storms, the other groups' workers swap in no build, and an idle push group's
- *   workers read the token only for their safety poll (a hint from another group's writer would make them read).
+ *   (workers.ts). While one group storms, the other groups' workers receive no hint and swap in no build.
  * - S2 A storm starts with its group converged (every worker serves the group's last commit: the previous storm
  *   waited for it) and after `settleMs` without commits, so its first hint opens a new storm in the workers'
  *   pacing, as the first commit of a real burst would.
@@ -97,8 +96,6 @@ export interface StormResult {
   convergenceMs: number;
   convergenceLessRebuildMs: number;
   convergenceLessRebuildMaxMs: number;
-  /** Token reads per worker per second while the other groups stormed (push: the safety poll only, S1). */
-  idleReadsPerWorkerPerSec: number;
   /** Push groups: against the baseline of the same rounds. */
   ratio?: StormRatio;
   /**
@@ -131,9 +128,6 @@ interface Live {
   writer: Writer;
   page: number;
   rounds: StormRound[];
-  /** Its workers' reads while other groups stormed, and over how long. */
-  idleReads: number;
-  idleMs: number;
 }
 
 /** Quiet before every storm (S2): longer than the workers' stormQuietMs, so the storm starts a new one. */
@@ -185,18 +179,19 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
         await Promise.allSettled(workers.map((w) => w.stop()));
         throw error;
       }
-      live.push({ group, db, workers, received, writer, page: 0, rounds: [], idleReads: 0, idleMs: 0 });
+      live.push({ group, db, workers, received, writer, page: 0, rounds: [] });
     }
     if (live.length === 0) return run;
     options.log(
       `  storm: ${live.length} groups × ${live[0]!.workers.length} workers running; ${options.stormRounds} rounds of ${options.stormCommits} commits per group`,
     );
 
-    const crossBuilds = new Map<string, number>();
+    /** S1: hints and builds in idle groups during another group's storm, by group. */
+    const heard = new Map<string, { hints: number; builds: number }>();
     for (let r = 0; r < options.stormRounds; r++) {
       for (const [position, g] of roundOrder(live, r).entries()) {
         await sleep(SETTLE_MS);
-        g.rounds.push(await storm(g, live, r, position, options, crossBuilds));
+        g.rounds.push(await storm(g, live, r, position, options, heard));
       }
       options.log(`  round ${String(r + 1).padStart(2)}: ${roundLine(live, r)}`);
     }
@@ -204,21 +199,13 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
     const baseline = live.find((l) => l.group.id === STORM_BASELINE);
     for (const l of live) {
       const entry = run.groups.find((e) => e.group.id === l.group.id)!;
-      entry.storm = summarize(l.rounds, l.idleReads / l.workers.length / (l.idleMs / 1000));
+      entry.storm = summarize(l.rounds);
       if (l.group.pushTarget && baseline) entry.storm.ratio = stormRatio(l.rounds, baseline.rounds);
       reloaderErrorsOf(l.workers, entry.reloaderErrors);
-      // S1: an idle push worker reads once per safety interval (with jitter); hints from another group would
-      // add one read per storm at least, and up to one per minHintIntervalMs while it lasts.
-      const safetyPerSec = 1000 / options.safetyIntervalMs;
-      if (l.group.mode === 'push' && entry.storm.idleReadsPerWorkerPerSec > 2 * safetyPerSec + 0.5) {
-        run.problems.push(
-          `storm: ${l.group.id}'s idle workers read the token ${round(entry.storm.idleReadsPerWorkerPerSec, 2)} times/s while other groups stormed (safety poll: ${safetyPerSec}/s): they hear another group's hints`,
-        );
-      }
     }
-    for (const [id, n] of crossBuilds) {
+    for (const [id, { hints, builds }] of heard) {
       run.problems.push(
-        `storm: ${id}'s workers swapped in ${n} build(s) while other groups stormed (groups must not hear each other)`,
+        `storm: ${id}'s idle workers received ${hints} hint(s) and swapped in ${builds} build(s) while other groups stormed: groups must not hear each other (S1 in run-storm.ts)`,
       );
     }
     for (const l of live.filter((l) => l.group.pushTarget && baseline)) {
@@ -242,12 +229,11 @@ async function storm(
   r: number,
   position: number,
   options: StormOptions,
-  crossBuilds: Map<string, number>,
+  heard: Map<string, { hints: number; builds: number }>,
 ): Promise<StormRound> {
   const timeoutMs = Math.max(15_000, (g.group.intervalMs ?? 0) * 10);
   const countsBefore = live.map((l) => l.received.map((x) => x.length));
   const statsBefore = await Promise.all(live.map((l) => readStats(l.workers)));
-  const windowStart = performance.now();
   const t = performance.now();
   let last: Commit | undefined;
   let made = 0;
@@ -257,7 +243,8 @@ async function storm(
   const durationMs = performance.now() - t;
   await Promise.all(g.workers.map((w) => w.waitForVersion(last!.version, timeoutMs)));
   const statsAfter = await Promise.all(live.map((l) => readStats(l.workers)));
-  const windowMs = performance.now() - windowStart;
+  // The other groups' reads are counted from the first commit until every worker of `g` served the last.
+  const windowMs = performance.now() - t;
 
   const reads = (i: number) =>
     statsAfter[i]!.map((s: ReloaderStats, w) => s.reads - statsBefore[i]![w]!.reads);
@@ -266,10 +253,12 @@ async function storm(
     if (l === g) continue;
     const n = reads(i).reduce((a, b) => a + b, 0);
     background += n;
-    l.idleReads += n;
-    l.idleMs += windowMs;
-    const built = l.received.reduce((a, x, w) => a + x.length - countsBefore[i]![w]!, 0);
-    if (built > 0) crossBuilds.set(l.group.id, (crossBuilds.get(l.group.id) ?? 0) + built);
+    const builds = l.received.reduce((a, x, w) => a + x.length - countsBefore[i]![w]!, 0);
+    const hints = statsAfter[i]!.reduce((a, x, w) => a + x.hints - statsBefore[i]![w]!.hints, 0);
+    if (builds > 0 || hints > 0) {
+      const seen = heard.get(l.group.id) ?? { hints: 0, builds: 0 };
+      heard.set(l.group.id, { hints: seen.hints + hints, builds: seen.builds + builds });
+    }
   }
   const gi = live.indexOf(g);
   const finals = g.received.map((x) => firstAtLeast(x, last!.version)!);
@@ -303,7 +292,7 @@ function roundLine(live: readonly Live[], r: number): string {
     .join(', ');
 }
 
-export function summarize(rounds: StormRound[], idleReadsPerWorkerPerSec: number): StormResult {
+export function summarize(rounds: StormRound[]): StormResult {
   const rates = rounds.map((s) => s.commitsPerSec);
   return {
     rounds,
@@ -313,7 +302,6 @@ export function summarize(rounds: StormRound[], idleReadsPerWorkerPerSec: number
     convergenceMs: round(median(rounds.map((s) => s.convergenceMs)), 2),
     convergenceLessRebuildMs: round(median(rounds.map((s) => s.convergenceLessRebuildMs)), 2),
     convergenceLessRebuildMaxMs: Math.max(...rounds.map((s) => s.convergenceLessRebuildMs)),
-    idleReadsPerWorkerPerSec: round(idleReadsPerWorkerPerSec, 3),
   };
 }
 

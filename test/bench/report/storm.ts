@@ -38,7 +38,7 @@ export function upgradeOlderStorms(channels: ChannelResult[] | undefined): void 
       readsPerWorker: s.readsPerWorker ?? [],
       backgroundReadsPerSec: Number.NaN,
     };
-    c.storm = { ...summarize([single], Number.NaN), olderFormat: true };
+    c.storm = { ...summarize([single]), olderFormat: true };
   }
   const baseline = channels?.find((c) => c.group.id === STORM_BASELINE)?.storm;
   for (const c of older) {
@@ -279,7 +279,7 @@ function stormNote(c: ChannelResult, baseline: StormResult, machine: Machine): s
     `per storm each of ${c.workers} workers rebuilt ${span(rebuilds)} times and read the token ${span(reads)} times (median ${fixed(rate, 1)} rebuilds/s; ${STORM_BASELINE}: ${fixed(baseRate, 1)}/s), ` +
     `on ${c.workers > 2 ? 'the same two cores as the writer and the database' : 'the writer’s cores'}; rebuilds are paced (minRebuildIntervalMs, doubling up to maxRebuildIntervalMs while hints keep coming) and hints during a build cost no read`;
   if (rate > 3 * Math.max(baseRate, 0.5)) {
-    return `${work}, yet the workers still rebuilt often: check the reloader options in this run's notes.`;
+    return `${work}, yet the workers still rebuilt ${fixed(rate / Math.max(baseRate, 0.5), 1)} times as often per second as ${STORM_BASELINE}'s: commits ${fixed(gapMs, 0)} ms apart (stormQuietMs: 50 ms) on a machine at load average ${fixed(machine.loadAverageStart, 1)} (${machine.cores} cores) let a starved worker's storm end and its backoff restart; on a quiet machine, check the reloader options in this run's notes.`;
   }
   const channel = c.group.notify ? 'NOTIFY' : 'PUBLISH';
   return `${work}: the workers' work is close to the baseline's, so what remains is the push path of every commit: a ${channel} wakes all ${c.workers} workers (and ${c.group.notify ? 'their Postgres backends' : 'Redis'}) on the same two cores.`;
