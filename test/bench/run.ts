@@ -15,17 +15,22 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { DbKind } from '@apphook/example-pages-site/db';
 import { isCI, reachable, services } from '@apphook/test-suite/services';
-import { CHANNEL_GROUPS, TWO_WORKER_GROUPS } from './channels/groups.js';
+import { CHANNEL_GROUPS, type ChannelGroup, TWO_WORKER_GROUPS } from './channels/groups.js';
 import { type ChannelResult, runChannelGroup } from './channels/run-channels.js';
+import { runStorms } from './channels/run-storm.js';
 import { runFanOut } from './fan-out/run-fan-out.js';
 import { runHotPath } from './hot-path/run-hot-path.js';
 import { describeEnvironment } from './lib/environment.js';
 import { runMicro } from './micro/run-micro.js';
 import { type BenchResults, type BenchSettings, renderMarkdown } from './report/markdown.js';
+import { upgradeOlderStorms } from './report/storm.js';
 import { evaluateTargets } from './report/targets.js';
 import { runScale } from './scale/run-scale.js';
 
-/** `storm` is part of `channels`; alone it runs only the storms of the Postgres groups (compare before/after a change). */
+/**
+ * `storm` is part of `channels`; alone it runs only the storm rounds of the Postgres groups (compare before/after a
+ * change), or of those of them `--groups` names.
+ */
 const SECTIONS = ['hot-path', 'micro', 'channels', 'storm', 'fan-out', 'scale'] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -61,6 +66,8 @@ if (args.render) {
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), args.render);
   const saved = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   saved.notes ??= [];
+  // A report from before the storm rounds: its one storm per group reads as a single round, marked as older.
+  upgradeOlderStorms(saved.channels);
   // The targets' wording is code too: evaluate them again from the saved measurements.
   saved.targets = targetsOf(saved);
   writeFileSync(join(dirname(file), 'benchmarks.md'), renderMarkdown(saved));
@@ -103,6 +110,7 @@ const settings: BenchSettings = quick
         commits: 10,
         pauseMs: [10, 60],
         spacingMs: CORE_DEFAULT_SPACING_MS,
+        stormRounds: 3,
         stormCommits: 100,
         stormMaxMs: 8_000,
       },
@@ -137,8 +145,13 @@ const settings: BenchSettings = quick
         commits: 100,
         pauseMs: [20, 120],
         spacingMs: CORE_DEFAULT_SPACING_MS,
-        stormCommits: 1000,
-        stormMaxMs: 12_000,
+        // 12 rounds of one storm per group (5 groups), each storm 300 commits (about 1 s at 300 commits/s; a
+        // round about 8.5 s with the convergence waits, the 1 s poll's most): about two minutes with the 40
+        // workers' start on a quiet machine. Enough rounds for a confidence interval; storms long enough that
+        // the workers' rebuild backoff reaches 400-800 ms in each.
+        stormRounds: 12,
+        stormCommits: 300,
+        stormMaxMs: 6_000,
       },
       scale: { sizes: [100, 1000, 10_000], rebuilds: 5 },
     };
@@ -288,17 +301,61 @@ if (only.includes('micro')) {
   });
 }
 
+/** `--groups`: only these channel groups (by id), e.g. the 2-worker propagation runs on their own. */
+function selectedGroups(): ChannelGroup[] {
+  const all = [...CHANNEL_GROUPS, ...TWO_WORKER_GROUPS];
+  const wanted = args.groups?.split(',').map((g) => g.trim());
+  const groups = all.filter((g) => !wanted || wanted.includes(g.id));
+  if (wanted && groups.length < wanted.length) {
+    throw new Error(`--groups takes ${all.map((g) => g.id).join(', ')}; got ${args.groups}`);
+  }
+  return groups;
+}
+
+/**
+ * Section 3: the storm rounds of `groups` (every group's workers at once, channels/run-storm.ts), into the
+ * group's entry in `channels` (added when the group has none: a storm-only run).
+ */
+async function stormRounds(
+  groups: ChannelGroup[],
+  channels: ChannelResult[],
+  startTimeoutMs: number,
+): Promise<void> {
+  if (groups.length === 0 || settings.channels.stormCommits <= 0) return;
+  section = 'storm rounds';
+  const t = performance.now();
+  const run = await runStorms(groups, {
+    ...settings.channels,
+    stormRounds: settings.channels.stormRounds ?? 1,
+    reloaderOptions,
+    redisUrl: redis,
+    startTimeoutMs,
+    log,
+  });
+  log(`  storm rounds (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  problems.push(...run.problems);
+  for (const g of run.groups) {
+    reportReloaderErrors(`${g.group.id} (storm)`, g.reloaderErrors);
+    let entry = channels.find((c) => c.group.id === g.group.id);
+    if (!entry) {
+      entry = {
+        group: g.group,
+        workers: g.workers,
+        reloaderErrors: {},
+        ...(g.skipped ? { skipped: g.skipped } : {}),
+      };
+      channels.push(entry);
+    }
+    if (g.storm) entry.storm = g.storm;
+    else if (g.skipped && !entry.skipped) notes.push(`${g.group.id}: storm ${g.skipped}`);
+  }
+}
+
 if (only.includes('channels')) {
   await guarded('2-4. propagation, storm and idle cost', async () => {
     const channels: ChannelResult[] = [];
     results.channels = channels;
-    // --groups: only these channel groups (by id), e.g. the 2-worker propagation runs on their own.
-    const wanted = args.groups?.split(',').map((g) => g.trim());
-    const groups = [...CHANNEL_GROUPS, ...TWO_WORKER_GROUPS].filter((g) => !wanted || wanted.includes(g.id));
-    if (wanted && groups.length < wanted.length) {
-      const ids = [...CHANNEL_GROUPS, ...TWO_WORKER_GROUPS].map((g) => g.id);
-      throw new Error(`--groups takes ${ids.join(', ')}; got ${args.groups}`);
-    }
+    const groups = selectedGroups();
     for (const group of groups) {
       if (group.db === 'postgres' && !postgres) {
         channels.push({ group, workers: 0, skipped: 'PostgreSQL is not reachable', reloaderErrors: {} });
@@ -326,31 +383,30 @@ if (only.includes('channels')) {
         });
       }
     }
+    // The storms run after every group's idle and propagation parts, with every storm group's workers at
+    // once: these parts stay measured one group at a time, without other groups' workers beside them.
+    const storms = groups.filter(
+      (g) =>
+        g.storm && (g.db !== 'postgres' || postgres) && !channels.find((c) => c.group.id === g.id)?.skipped,
+    );
+    // 40 workers start on 2 cores here: give them the storm-only run's time.
+    await stormRounds(storms, channels, 180_000);
   });
 }
 
 if (stormOnly) {
-  await guarded('4. storm only (Postgres groups; no idle, no propagation)', async () => {
+  await guarded('3. storm only (Postgres groups, in rounds; no idle, no propagation)', async () => {
     const channels: ChannelResult[] = [];
     results.channels = channels;
     if (!postgres) {
       notes.push('storm: not measured, PostgreSQL is not reachable');
       return;
     }
-    for (const group of CHANNEL_GROUPS.filter((g) => g.storm && g.db === 'postgres')) {
-      section = `storm: ${group.id}`;
-      try {
-        const result = await runChannelGroup(
-          { ...group, idle: false, propagation: false },
-          // A before/after comparison often runs on a busy machine: give workers time to start.
-          { ...settings.channels, reloaderOptions, redisUrl: redis, log, startTimeoutMs: 180_000 },
-        );
-        reportReloaderErrors(group.id, result.reloaderErrors);
-        channels.push(result);
-      } catch (error) {
-        problems.push(`${group.id}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    const groups = selectedGroups()
+      .filter((g) => g.storm && g.db === 'postgres')
+      .map((g) => ({ ...g, idle: false, propagation: false }));
+    // A before/after comparison often runs on a busy machine: give workers time to start.
+    await stormRounds(groups, channels, 180_000);
   });
 }
 

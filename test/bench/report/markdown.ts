@@ -6,7 +6,8 @@ import type { Environment } from '../lib/environment.js';
 import { fixed, whole } from '../lib/stats.js';
 import type { MicroOptions, MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
-import { fanOutSection, microSection, propagationProse, stormComparison } from './sections.js';
+import { fanOutSection, microSection, propagationProse } from './sections.js';
+import { stormSection } from './storm.js';
 import type { Target } from './targets.js';
 
 export interface BenchSettings {
@@ -33,7 +34,10 @@ export interface BenchSettings {
     spacingMs: number;
     /** Reports written before isolated commits: commits at random gaps of this range. */
     gapMs?: [number, number];
+    /** Commits per storm (reports written before the rounds: the one storm per group). */
     stormCommits: number;
+    /** Storm rounds, one storm per group each (absent in reports written before the rounds). */
+    stormRounds?: number;
     stormMaxMs: number;
   };
   scale: { sizes: number[]; rebuilds: number };
@@ -158,7 +162,6 @@ const interval = (c: [number, number] | undefined) => (c ? `[${fixed(c[0], 3)}�
 function channelSections(channels: ChannelResult[], s: BenchSettings['channels']): string {
   const skipped = (c: ChannelResult) => `not measured: ${c.skipped}`;
   const measuredProp = channels.filter((c) => c.group.propagation);
-  const measuredStorm = channels.filter((c) => c.group.storm);
   return [
     '## 2. Propagation',
     '',
@@ -194,35 +197,7 @@ function channelSections(channels: ChannelResult[], s: BenchSettings['channels']
       }),
     ),
     '',
-    '## 3. Storm',
-    '',
-    `The writer commits up to ${whole(s.stormCommits)} page changes back to back (stopping after ${s.stormMaxMs / 1000} s if the machine is too busy to make them all; the table says how many it made). ` +
-      'Rebuilds per worker count the builds each worker swapped in during the storm; convergence is from the last commit until every worker served it.',
-    '',
-    table(
-      [
-        'channel',
-        'commits',
-        'commits/s',
-        'rebuilds per worker (min–max)',
-        'converged after the last commit, ms',
-        'less the last rebuild, ms',
-      ],
-      measuredStorm.map((c) => {
-        const st = c.storm;
-        if (!st) return [c.group.label, c.skipped ? skipped(c) : 'not measured', '', '', '', ''];
-        return [
-          c.group.label,
-          `${whole(st.commits)}${st.capped ? ' (time cap)' : ''}`,
-          whole(st.commitsPerSec),
-          `${Math.min(...st.rebuildsPerWorker)}–${Math.max(...st.rebuildsPerWorker)}`,
-          fixed(st.convergenceMs, 1),
-          fixed(st.convergenceLessRebuildMs, 1),
-        ];
-      }),
-    ),
-    '',
-    stormComparison(channels),
+    stormSection(channels, s),
     '',
     '## 4. Idle cost',
     '',

@@ -1,7 +1,5 @@
-/** Report sections added with the in-process microbenchmark and the storm comparison. */
+/** Report sections added with the in-process microbenchmark, propagation's prose and the fan-out. */
 
-import { STORM_BASELINE } from '../channels/groups.js';
-import type { ChannelResult } from '../channels/run-channels.js';
 import type { FanOutResult } from '../fan-out/run-fan-out.js';
 import { fixed, whole } from '../lib/stats.js';
 import { MICRO_VARIANT_LABELS } from '../micro/micro-rows.js';
@@ -88,36 +86,6 @@ export function propagationProse(s: BenchSettings['channels']): string {
     `The writer makes ${s.commits} isolated commits per channel (fewer for the 1 s poll, each of whose commits waits about half a poll): each one only after every worker served the previous one, then the rebuild spacing (\`minRebuildIntervalMs\`, ${s.spacingMs} ms) and a random ${s.pauseMs[0]}–${s.pauseMs[1]} ms, so no commit is held back by the spacing of the rebuild before it; ${timing} ` +
     'Commits that come closer together than the spacing are a different case, measured by the storm (section 3): a hint arriving less than `minRebuildIntervalMs` after a rebuild ended waits out the rest of that window (the scheduler coalesces everything that arrives meanwhile into one rebuild), so such a commit takes up to the spacing longer to show.'
   );
-}
-
-export function stormComparison(channels: ChannelResult[]): string {
-  const baseline = channels.find((c) => c.group.id === STORM_BASELINE);
-  const rows = channels.filter((c) => c.group.pushTarget && c.storm);
-  if (!baseline?.storm || rows.length === 0) return '';
-  return [
-    `Push storms side by side with the interval storm of the same run (${baseline.group.label}), whose workers rebuild at most once a second and so leave the writer alone:`,
-    '',
-    table(
-      [
-        'push channel',
-        'writer commits/s',
-        'interval commits/s',
-        'ratio (≥ 0.80)',
-        'converged after the last commit (≤ 100 ms + one rebuild)',
-      ],
-      rows.map((c) => {
-        const s = c.storm!;
-        const ratio = s.commitsPerSec / baseline.storm!.commitsPerSec;
-        return [
-          c.group.label,
-          whole(s.commitsPerSec),
-          whole(baseline.storm!.commitsPerSec),
-          `${fixed(ratio, 2)} ${ratio >= 0.8 ? '✅' : '❌'}`,
-          `${fixed(s.convergenceLessRebuildMs, 1)} ms + ${fixed(s.lastRebuildMs, 1)} ms ${s.convergenceLessRebuildMs <= 100 ? '✅' : '❌'}`,
-        ];
-      }),
-    ),
-  ].join('\n');
 }
 
 export function fanOutSection(f: FanOutResult): string {

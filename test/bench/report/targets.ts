@@ -3,13 +3,13 @@
  * missed, with what the numbers say limits it; a target whose part did not run is "not measured", with why.
  */
 
-import { STORM_BASELINE } from '../channels/groups.js';
 import type { ChannelResult } from '../channels/run-channels.js';
 import type { HotPathResult } from '../hot-path/run-hot-path.js';
 import { fixed, verdictAtLeast } from '../lib/stats.js';
 import type { MicroResult } from '../micro/run-micro.js';
 import type { ScaleResult } from '../scale/run-scale.js';
 import { hotPathVerdicts, microTargets } from './micro-targets.js';
+import { stormConvergenceTarget, stormTargets } from './storm.js';
 
 export type TargetStatus = 'met' | 'missed' | 'inconclusive' | 'not measured';
 
@@ -181,21 +181,8 @@ function channelTargets(channels: ChannelResult[] | undefined, cores: number): T
             }),
       });
     }
-    const s = c.storm;
-    if (s) {
-      const met = s.convergenceLessRebuildMs <= 100;
-      out.push({
-        target: `storm: converged ≤ 100 ms + last rebuild after the last commit (${label})`,
-        measured: `${fixed(s.convergenceLessRebuildMs, 1)} ms + rebuild (total ${fixed(s.convergenceMs, 1)} ms)`,
-        bound: '≤ 100 ms + rebuild',
-        status: met ? 'met' : 'missed',
-        ...(met
-          ? {}
-          : {
-              note: `at the last commit each worker is usually mid-rebuild of an earlier version (coalescing, G8: ${Math.min(...s.rebuildsPerWorker)}–${Math.max(...s.rebuildsPerWorker)} rebuilds per worker for ${s.commits} commits), so it finishes that one first (the rebuild the storm held back starts stormQuietMs after the last hint at the latest); with ${c.workers} workers on ${cores} cores those rebuilds also queue for CPU.`,
-            }),
-      });
-    }
+    const storm = stormConvergenceTarget(c, cores);
+    if (storm) out.push(storm);
     const idle = c.idle;
     if (idle?.readsPerWorkerPerSafetyInterval !== undefined) {
       const met = idle.readsPerWorkerPerSafetyInterval <= 1;
@@ -211,75 +198,6 @@ function channelTargets(channels: ChannelResult[] | undefined, cores: number): T
     }
   }
   return out;
-}
-
-/** Push storms against the interval storm of the same run: a storm must not starve the writer. */
-function stormTargets(channels: ChannelResult[] | undefined, machine: Machine): Target[] {
-  const baseline = channels?.find((c) => c.group.id === STORM_BASELINE)?.storm;
-  const out: Target[] = [];
-  for (const c of channels ?? []) {
-    if (!c.group.pushTarget || !c.storm) continue;
-    const name = `storm: writer's commit rate in push ≥ 80 % of interval (${c.group.label} vs ${STORM_BASELINE})`;
-    if (!baseline) {
-      out.push({
-        target: name,
-        measured: '–',
-        bound: '≥ 0.80',
-        status: 'not measured',
-        note: 'no interval storm in this run',
-      });
-      continue;
-    }
-    const ratio = c.storm.commitsPerSec / baseline.commitsPerSec;
-    const met = ratio >= 0.8;
-    out.push({
-      target: name,
-      measured: `${fixed(ratio, 2)} (${Math.round(c.storm.commitsPerSec)} vs ${Math.round(baseline.commitsPerSec)} commits/s)`,
-      bound: '≥ 0.80',
-      status: met ? 'met' : 'missed',
-      ...(met
-        ? {}
-        : {
-            note: stormNote(c, baseline, machine),
-          }),
-    });
-  }
-  return out;
-}
-
-const span = (values: number[] | undefined) =>
-  values?.length ? `${Math.min(...values)}–${Math.max(...values)}` : '?';
-const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-
-/**
- * Why a push storm held the writer back: the workers' own work (rebuilds, token reads) against the interval
- * baseline's, per second of storm. Rebuilds are paced in core (minRebuildIntervalMs doubling up to
- * maxRebuildIntervalMs while hints keep coming; hints during a build cost no read), so when the workers' work
- * is close to the baseline's the rest is what every push commit costs the writer and the database.
- */
-function stormNote(
-  c: ChannelResult,
-  baseline: NonNullable<ChannelResult['storm']>,
-  machine: Machine,
-): string {
-  const s = c.storm!;
-  const gapMs = s.durationMs / s.commits;
-  if (gapMs >= 50) {
-    // stormQuietMs (50 ms by default): slower commits are each the last one as far as a worker can tell.
-    return `the writer made only ${fixed(1000 / gapMs, 1)} commits/s (interval run: ${fixed(baseline.commitsPerSec, 1)}/s; load average ${fixed(machine.loadAverageStart, 1)} on ${machine.cores} cores): commits ${fixed(gapMs, 0)} ms apart are not a storm (stormQuietMs, 50 ms), so workers rebuild for nearly every commit (the 100 ms convergence bound allows no longer wait); each of ${c.workers} workers rebuilt ${span(s.rebuildsPerWorker)} times and read the token ${span(s.readsPerWorker)} times. Measure on a quieter machine.`;
-  }
-  const perSec = (n: number[], st: NonNullable<ChannelResult['storm']>) => (mean(n) / st.durationMs) * 1000;
-  const rebuilds = perSec(s.rebuildsPerWorker, s);
-  const baseRebuilds = perSec(baseline.rebuildsPerWorker, baseline);
-  const work =
-    `each of ${c.workers} workers rebuilt ${span(s.rebuildsPerWorker)} times and read the token ${span(s.readsPerWorker)} ` +
-    `times for ${s.commits} commits in ${fixed(s.durationMs / 1000, 1)} s (${fixed(rebuilds, 1)} rebuilds/s; interval: ` +
-    `${fixed(baseRebuilds, 1)}/s), on ${c.workers > 2 ? 'the same two cores as the writer and the database' : 'the writer’s cores'}; ` +
-    'rebuilds are paced (minRebuildIntervalMs, doubling up to maxRebuildIntervalMs while hints keep coming) and hints during a build cost no read';
-  if (rebuilds > 3 * Math.max(baseRebuilds, 0.5)) {
-    return `${work}, yet the workers still rebuilt often: check the reloader options in this run's notes.`;
-  }
-  return `${work}: the workers' work is close to the interval run's, so what remains is the push path of every commit: ${c.group.notify ? 'a NOTIFY' : 'a PUBLISH'} wakes all ${c.workers} workers (and ${c.group.notify ? 'their Postgres backends' : 'Redis'}) on the same two cores. Measured apart, a writer alone commits as fast with the ${c.group.notify ? 'NOTIFY' : 'PUBLISH'} as without, and apphook's own handling of a hint costs about 4.5 µs of CPU, so it is the wake-ups themselves; coalescing publishes on the writer's side during a burst is the next step. This ratio also moves between runs (0.6 to 1.0 on a quiet machine): a writer slowed below one commit per stormQuietMs no longer makes a storm, so every commit gets its rebuild.`;
 }
 
 /** Fastify's rebuild of the largest table against Express's, both routings. */
@@ -324,7 +242,7 @@ function scaleTargets(scale: ScaleResult | undefined): Target[] {
   return out;
 }
 
-type Machine = { loadAverageStart: number; cores: number };
+export type Machine = { loadAverageStart: number; cores: number };
 
 export function evaluateTargets(
   hot: HotPathResult | undefined,
