@@ -48,7 +48,6 @@ export {
   memoryStore,
 } from './memory-store.js';
 export type { ReloaderOptions } from './options.js';
-export { PublishCoalescing } from './publish-coalescing.js';
 export { createReloader } from './reloader.js';
 export type {
   ErrorPhase,

@@ -1,13 +1,7 @@
-import {
-  callbackBinding,
-  createReloader,
-  memoryNotifier,
-  memoryStore,
-  type Notifier,
-  PublishCoalescing,
-} from '@apphook/core';
+import { callbackBinding, createReloader, memoryNotifier, memoryStore, type Notifier } from '@apphook/core';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PublishCoalescing } from '../src/publish-coalescing.js';
 
 /*
  * Publish coalescing (publish-coalescing.ts, C1..C5): in a burst of this process's commits, one notifier publish
