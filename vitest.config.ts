@@ -25,6 +25,9 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll waits for a state that comes; its limit only catches a hang. Vitest's default (1 s) is shorter
+    // than one step of a loaded 2-core machine running files side by side (a browser click, a worker's build).
+    expect: { poll: { timeout: 20_000 } },
     pool: 'forks',
     maxWorkers,
     sequence: { sequencer: SlowFirstSequencer },

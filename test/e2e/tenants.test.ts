@@ -97,7 +97,7 @@ describe.skipIf(!ready)('tenants (scenario 5)', () => {
     });
     const before = new Map(builds);
     await writerOrm.em.fork().transactional((em) => writer.markChanged(em));
-    await vi.waitFor(() => expect(reloaders[7]!.version).toBe(1), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(reloaders[7]!.version).toBe(1), { timeout: 20_000, interval: 10 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (const [scope, count] of builds) {
       expect(count - (before.get(scope) ?? 0), scope).toBe(scope === 'tenant:7' ? 1 : 0);

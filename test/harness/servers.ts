@@ -3,10 +3,11 @@
  * and restart them without touching the shared services.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isCI } from '@apphook/test-suite/services';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -70,11 +71,15 @@ export class OwnRedis {
   }
 }
 
-const PG_BIN = [
-  '/usr/lib/postgresql/17/bin',
-  '/usr/lib/postgresql/16/bin',
-  '/usr/lib/postgresql/15/bin',
-].find((dir) => existsSync(join(dir, 'pg_ctl')));
+/** The newest installed PostgreSQL's server binaries (Debian layout: /usr/lib/postgresql/<major>/bin). */
+const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((name) => /^\d+$/.test(name)) : [];
+  return majors
+    .sort((a, b) => Number(b) - Number(a))
+    .map((major) => join(root, major, 'bin'))
+    .find((dir) => existsSync(join(dir, 'pg_ctl')));
+})();
 
 /**
  * A throwaway PostgreSQL cluster (initdb + pg_ctl) on a port of its own, trust auth. When this process is root,
@@ -86,8 +91,17 @@ export class OwnPostgres {
     private readonly dir: string,
   ) {}
 
+  /**
+   * For `describe.skipIf`: true when the server binaries are installed. When they are not, prints why and returns
+   * false locally; throws under CI, so the run fails instead of skipping (like `requireService`).
+   */
   static available(): boolean {
-    return PG_BIN !== undefined;
+    if (PG_BIN !== undefined) return true;
+    const message =
+      '[apphook tests] no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (pg_ctl, initdb) for a throwaway cluster; install the postgresql package';
+    if (isCI) throw new Error(`${message}. CI=true: a missing server is a failure.`);
+    console.warn(`${message}. Skipping this test locally.`);
+    return false;
   }
 
   static async start(): Promise<OwnPostgres> {

@@ -121,7 +121,9 @@ export function spawnWorker(
           async stop() {
             if (child.exitCode !== null || child.signalCode !== null) return;
             child.send({ type: 'stop' } satisfies ToWorker);
-            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            // A clean stop closes the site and says goodbye to the fleet; on a loaded machine that can take
+            // seconds. The kill is only for a worker that hangs.
+            const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
             await exited;
             clearTimeout(timer);
           },

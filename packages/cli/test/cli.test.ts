@@ -15,7 +15,7 @@ import { redisFleetBackend } from '@apphook/fleet/redis';
 import { sqlFleetBackend } from '@apphook/fleet/sql';
 import { requireService, services } from '@apphook/test-suite/services';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 function io() {
   const out: string[] = [];
@@ -52,7 +52,24 @@ async function fleetOf(backend: FleetBackend, scope: string) {
     async bump() {
       await store.transaction((tx) => started[0]!.reloader.markChanged(tx));
       await Promise.all(started.map((s) => s.reloader.check()));
-      await new Promise((r) => setTimeout(r, 50)); // the failure announcement is written after the event
+      // The announcements are written after the events: wait until the fleet shows them, however long the
+      // writes take on a loaded machine (the limit only catches a hang).
+      await vi.waitFor(
+        async () => {
+          const { entries } = await backend.list(scope, 10);
+          const announced = entries.map(
+            (e) =>
+              JSON.parse(String(e.payload)) as {
+                name: string;
+                version: number | null;
+                lastError: { code: string } | null;
+              },
+          );
+          expect(announced.find((a) => a.name === 'web-1')?.version).toBe(1);
+          expect(announced.find((a) => a.name === 'web-2')?.lastError?.code).toBe('E_REBUILD');
+        },
+        { timeout: 20_000 },
+      );
     },
     async stop() {
       for (const s of started) {

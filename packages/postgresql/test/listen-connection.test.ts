@@ -8,6 +8,8 @@ import { ListenConnection } from '../src/listen-connection.js';
 import { notificationSwallower } from './pg-wire.js';
 
 const available = await requireService('postgres');
+/** Waits for something that happens: the limit only catches a hang (a loaded 2-core machine is slow). */
+const HANG_MS = 20_000;
 
 function recorder() {
   const events: string[] = [];
@@ -51,7 +53,7 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events).toEqual([]);
     await admin.query('COMMIT');
-    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: HANG_MS, interval: 10 });
     await conn.close();
   });
 
@@ -72,7 +74,7 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     ];
     for (const payload of hostile) await notify(payload);
     await notify(JSON.stringify({ scope: 'pages', version: Number.MAX_SAFE_INTEGER }));
-    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(events).toEqual(['hint:pages']), { timeout: HANG_MS, interval: 10 });
     expect(conn.stats()).toMatchObject({ notifications: 1, ignored: hostile.length });
     await conn.close();
   });
@@ -94,7 +96,7 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     }
     await admin.query('COMMIT');
     await notify(JSON.stringify({ scope: 'pages', version: 1 }));
-    await vi.waitFor(() => expect(events).toContain('hint:pages'), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(events).toContain('hint:pages'), { timeout: HANG_MS, interval: 20 });
     expect(conn.stats().ignored).toBe(sent.size);
     await conn.close();
   }, 60_000);
@@ -108,10 +110,10 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
     ]);
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) await admin.query('SELECT pg_terminate_backend($1)', [row.pid]);
-    await vi.waitFor(() => expect(events).toEqual(['down', 'resync']), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(events).toEqual(['down', 'resync']), { timeout: HANG_MS, interval: 20 });
     expect(conn.stats().reconnects).toBe(1);
     await notify(JSON.stringify({ scope: 'pages', version: 2 }));
-    await vi.waitFor(() => expect(events.at(-1)).toBe('hint:pages'), { timeout: 2000, interval: 10 });
+    await vi.waitFor(() => expect(events.at(-1)).toBe('hint:pages'), { timeout: HANG_MS, interval: 10 });
     await conn.close();
   });
 
@@ -161,7 +163,7 @@ describe.skipIf(!available)('ListenConnection (real PostgreSQL)', () => {
       );
     expect(await count()).toBe(1);
     for (const sub of subs) await sub.close();
-    await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: 2000, interval: 20 });
+    await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: HANG_MS, interval: 20 });
   });
 
   it('rejects subscribe with an error that says to check the server, not to poll, when it is unreachable', async () => {

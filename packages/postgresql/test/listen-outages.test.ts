@@ -8,6 +8,8 @@ import { ListenConnection, type ListenConnectionOptions } from '../src/listen-co
 import { notificationSwallower } from './pg-wire.js';
 
 const available = await requireService('postgres');
+/** Waits for something that happens: the limit only catches a hang (a loaded 2-core machine is slow). */
+const HANG_MS = 20_000;
 
 function recorder() {
   const events: string[] = [];
@@ -67,20 +69,20 @@ describe.skipIf(!available)('ListenConnection outages at awkward moments (real P
     const a = recorder();
     await conn.subscribe('pages', a.listener);
     await terminate(channel);
-    await vi.waitFor(() => expect(a.events).toEqual(['down']), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(a.events).toEqual(['down']), { timeout: HANG_MS, interval: 10 });
     const b = recorder(); // a tenant reloader starting during the outage
     await conn.subscribe('tenant', b.listener);
-    await vi.waitFor(() => expect(conn.stats().listening).toBe(true), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(conn.stats().listening).toBe(true), { timeout: HANG_MS, interval: 10 });
     await sleep(2500); // past the moment the old reconnect timer would have fired
-    await vi.waitFor(async () => expect(await backends(channel)).toBe(1), { timeout: 3000, interval: 50 });
+    await vi.waitFor(async () => expect(await backends(channel)).toBe(1), { timeout: HANG_MS, interval: 50 });
     await notify(channel, 'pages');
     await notify(channel, 'tenant');
-    await vi.waitFor(() => expect(a.hints() + b.hints()).toBe(2), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(a.hints() + b.hints()).toBe(2), { timeout: HANG_MS, interval: 10 });
     await sleep(300); // a second client would deliver the same notifications again
     expect(a.events).toEqual(['down', 'resync', 'hint:pages']);
     expect(b.events).toEqual(['down', 'resync', 'hint:tenant']);
     await conn.close();
-    await vi.waitFor(async () => expect(await backends(channel)).toBe(0), { timeout: 3000, interval: 50 });
+    await vi.waitFor(async () => expect(await backends(channel)).toBe(0), { timeout: HANG_MS, interval: 50 });
   });
 
   it('a drop during the self-test schedules another reconnect and is not blamed on a pooler (item 3)', async () => {
@@ -104,14 +106,14 @@ describe.skipIf(!available)('ListenConnection outages at awkward moments (real P
     // The reconnect's self-test notification is held back, so the drop below lands during the self-test.
     swallow.on = true;
     proxy.dropAll();
-    await vi.waitFor(() => expect(swallow.count).toBe(1), { timeout: 5000, interval: 5 });
+    await vi.waitFor(() => expect(swallow.count).toBe(1), { timeout: HANG_MS, interval: 5 });
     swallow.on = false;
     proxy.dropAll();
-    await vi.waitFor(() => expect(a.events).toEqual(['down', 'resync']), { timeout: 8000, interval: 10 });
+    await vi.waitFor(() => expect(a.events).toEqual(['down', 'resync']), { timeout: HANG_MS, interval: 10 });
     expect(conn.stats()).toMatchObject({ listening: true, pushAvailable: true, reconnects: 1 });
     expect(warnings).toEqual([]);
     await notify(channel, 'pages');
-    await vi.waitFor(() => expect(a.events.at(-1)).toBe('hint:pages'), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(a.events.at(-1)).toBe('hint:pages'), { timeout: HANG_MS, interval: 10 });
     expect(await backends(channel)).toBe(1);
     await conn.close();
     await proxy.close();
@@ -123,11 +125,11 @@ describe.skipIf(!available)('ListenConnection outages at awkward moments (real P
     proxy.mode = 'blackhole';
     const conn = open(channel, { connection: { connectionString: proxy.url(services.postgres) } });
     const subscribing = conn.subscribe('pages', recorder().listener).catch((e: unknown) => e);
-    await vi.waitFor(() => expect(proxy.open).toBe(1), { timeout: 3000, interval: 5 });
+    await vi.waitFor(() => expect(proxy.open).toBe(1), { timeout: HANG_MS, interval: 5 });
     await conn.close();
     expect(await subscribing).toMatchObject({ code: 'E_STATE' });
     expect(conn.stats().state).toBe('closed');
-    await vi.waitFor(() => expect(proxy.open).toBe(0), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(proxy.open).toBe(0), { timeout: HANG_MS, interval: 10 });
     proxy.mode = 'pass';
     await expect(conn.subscribe('pages', recorder().listener)).rejects.toMatchObject({ code: 'E_STATE' });
     expect(await backends(channel)).toBe(0);
@@ -145,10 +147,10 @@ describe.skipIf(!available)('ListenConnection outages at awkward moments (real P
     const sub = await conn.subscribe('pages', recorder().listener);
     proxy.mode = 'blackhole';
     proxy.dropAll();
-    await vi.waitFor(() => expect(conn.stats().state).toBe('connecting'), { timeout: 3000, interval: 5 });
+    await vi.waitFor(() => expect(conn.stats().state).toBe('connecting'), { timeout: HANG_MS, interval: 5 });
     await sub.close();
     expect(conn.stats().state).toBe('idle');
-    await vi.waitFor(() => expect(proxy.open).toBe(0), { timeout: 3000, interval: 10 });
+    await vi.waitFor(() => expect(proxy.open).toBe(0), { timeout: HANG_MS, interval: 10 });
     proxy.mode = 'pass';
     await sleep(200);
     expect(proxy.open).toBe(0);

@@ -8,6 +8,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const available = await requireService('postgres');
+/** Waits for something that happens: the limit only catches a hang (a loaded 2-core machine is slow). */
+const HANG_MS = 20_000;
 
 describe.skipIf(!available)('native push through LISTEN/NOTIFY', () => {
   const tag = `ahs_pg_push_${randomBytes(3).toString('hex')}`;
@@ -61,7 +63,7 @@ describe.skipIf(!available)('native push through LISTEN/NOTIFY', () => {
     const orm = orms[0]!;
     await orm.em.fork().transactional((em) => a.markChanged(em));
     expect(a.version).toBe(1);
-    await vi.waitFor(() => expect(b.version).toBe(1), { timeout: 2000, interval: 5 });
+    await vi.waitFor(() => expect(b.version).toBe(1), { timeout: HANG_MS, interval: 5 });
     // Rolled back: nothing is delivered.
     await orm.em
       .fork()
@@ -89,7 +91,7 @@ describe.skipIf(!available)('native push through LISTEN/NOTIFY', () => {
       .at(-1)!
       .em.fork()
       .transactional((em) => w.markChanged(em));
-    await vi.waitFor(() => expect(b.version).toBe(1), { timeout: 5000, interval: 10 });
+    await vi.waitFor(() => expect(b.version).toBe(1), { timeout: HANG_MS, interval: 10 });
     expect(storeB.listenStats()?.reconnects).toBeGreaterThanOrEqual(1);
   });
 
@@ -105,7 +107,7 @@ describe.skipIf(!available)('native push through LISTEN/NOTIFY', () => {
       ).rows[0].n as number;
     expect(await count()).toBe(1);
     for (const reloader of many) await reloader.stop();
-    await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: 3000, interval: 20 });
+    await vi.waitFor(async () => expect(await count()).toBe(0), { timeout: HANG_MS, interval: 20 });
   });
 
   it("with channel: false there is no native push and the default mode is 'interval'", async () => {

@@ -89,25 +89,21 @@ describe('connection faults on an own redis-server (G9)', () => {
 
     // Commits while Redis is down: they commit, and their publishes reject (at once while the client is
     // 'reconnecting', within publishTimeoutMs while it is trying to connect) instead of waiting for Redis.
-    const started = Date.now();
+    // Redis only comes back further down, so all of this settling at all shows nothing waits for it (a bound
+    // on the elapsed time would only measure the machine's load).
     await store.transaction((tx) => writer.markChanged(tx));
     await store.transaction(async (tx) => {
       await writer.markChanged(tx);
       await other.markChanged(tx);
     });
     await expect(n1.publish('pages', 3)).rejects.toMatchObject({ code: 'E_CONNECTION' });
-    expect(Date.now() - started).toBeLessThan(2000); // never waits for Redis to come back
     await waitFor(() => writer.errors.some((e) => e.phase === 'publish'), 'the failed publish reported');
     expect(writer.version).toBe(3); // the writer serves its own commits either way
     expect(reader.version).toBe(1); // intervalMs is a minute: nothing moves it while Redis is down
 
     await server.start();
     // On reconnect every reloader re-reads at once: the publishes lost during the outage are recovered.
-    await waitFor(
-      () => reader.version === 3 && other.version === 1,
-      'reloaders to converge after restart',
-      10_000,
-    );
+    await waitFor(() => reader.version === 3 && other.version === 1, 'reloaders to converge after restart');
     await waitFor(() => n2.stats().state === 'up' && reader.stats().channelsHealthy, 'healthy again');
     expect(n2.stats()).toMatchObject({ drops: 1, resyncs: 1 });
 
@@ -133,7 +129,7 @@ describe('connection faults on an own redis-server (G9)', () => {
     notifiers.push(n);
     await n.publish('pages', 1);
     await server.stop();
-    await waitFor(() => c.status === 'reconnecting', 'the client to be reconnecting', 5000, 1);
+    await waitFor(() => c.status === 'reconnecting', 'the client to be reconnecting', undefined, 1);
     // Checked synchronously: the status cannot change between the wait above and this call.
     const publishing = n.publish('pages', 2);
     await expect(publishing).rejects.toMatchObject({
@@ -153,9 +149,9 @@ describe('connection faults on an own redis-server (G9)', () => {
     await waitFor(() => !reader.stats().channelsHealthy, 'the reader to know the channel is down');
     await store.transaction((tx) => writer.markChanged(tx));
     await store.transaction((tx) => writer.markChanged(tx));
-    await waitFor(() => reader.version === 2, 'the reader to poll its way to version 2', 5000);
+    await waitFor(() => reader.version === 2, 'the reader to poll its way to version 2');
     await server.start();
-    await waitFor(() => reader.stats().channelsHealthy, 'healthy after the restart', 10_000);
+    await waitFor(() => reader.stats().channelsHealthy, 'healthy after the restart');
   });
 
   it('CLIENT KILL TYPE pubsub: the subscriber reconnects, resubscribes, and reloaders re-read at once', async () => {
@@ -171,7 +167,7 @@ describe('connection faults on an own redis-server (G9)', () => {
     const admin = client({}, server.url);
     const killed = await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
     expect(killed).toBeGreaterThanOrEqual(1);
-    await waitFor(() => reader.version === 1 && second.version === 1, 'the re-read after reconnect', 10_000);
+    await waitFor(() => reader.version === 1 && second.version === 1, 'the re-read after reconnect');
     expect(n.stats()).toMatchObject({ drops: 1, resyncs: 1, state: 'up' });
     // Resubscribed: a fresh publish is heard.
     const writer = await reloader(store, notifier(), 'pages', 60_000);
@@ -186,9 +182,9 @@ describe('connection faults on an own redis-server (G9)', () => {
     const admin = client({}, server.url);
     await store.commit('pages'); // a lost hint
     await admin.client('PAUSE', '1500', 'ALL'); // every other client hangs: no PONG, no FIN
-    await waitFor(() => n.stats().drops === 1, 'the heartbeat to give up on the connection', 5000);
+    await waitFor(() => n.stats().drops === 1, 'the heartbeat to give up on the connection');
     expect(reader.stats().channelsHealthy).toBe(false);
-    await waitFor(() => reader.version === 1 && n.stats().state === 'up', 'reconnect and re-read', 10_000);
+    await waitFor(() => reader.version === 1 && n.stats().state === 'up', 'reconnect and re-read');
     expect(reader.stats().channelsHealthy).toBe(true);
   });
 
@@ -203,7 +199,7 @@ describe('connection faults on an own redis-server (G9)', () => {
     expect(late.events.map((e) => e.type)).toEqual(['down']);
     expect(n.stats().subscriptions).toBe(2);
     await server.start();
-    await waitFor(() => late.events.some((e) => e.type === 'resync'), 'the late listener resynced', 10_000);
+    await waitFor(() => late.events.some((e) => e.type === 'resync'), 'the late listener resynced');
     expect(first.events.map((e) => e.type)).toEqual(['down', 'resync']);
     // The late channel is subscribed for real now.
     const publisher = client({}, server.url);

@@ -149,6 +149,7 @@ describe.skipIf(!up)('10,000 random and hostile messages on the channel (G10)', 
       for (const p of list) expected[p.expected]++;
       const publisher = client();
       const readsBefore = counter.reads;
+      const floodStarted = Date.now();
       for (let i = 0; i < list.length; i += 500) {
         const pipeline = publisher.pipeline();
         for (const p of list.slice(i, i + 500)) pipeline.publish(channel, p.body);
@@ -157,6 +158,7 @@ describe.skipIf(!up)('10,000 random and hostile messages on the channel (G10)', 
       await waitFor(() => notifier.stats().received === list.length, 'all 10,000 messages', 20_000);
       await waitFor(() => reloader.version === 1, 'the reloader to read version 1 from the store');
       await sleep(50); // let the last coalesced read finish
+      const floodMs = Date.now() - floodStarted;
 
       const stats = notifier.stats();
       const context = `seed ${seed}`;
@@ -165,9 +167,14 @@ describe.skipIf(!up)('10,000 random and hostile messages on the channel (G10)', 
       expect(reloader.version).toBe(1);
       expect(reloader.stats().hints, context).toBe(expected.delivered);
       const reads = counter.reads - readsBefore;
-      expect(reads, `${context}: ${reads} reads for ${expected.delivered} valid hints`).toBeLessThan(
-        expected.delivered / 10,
-      );
+      // C3: at most one read per minHintIntervalMs (20 ms) while hints keep coming, plus the trailing one. Bound
+      // by the flood's duration, not by the number of hints: on a loaded machine the same 10,000 messages take
+      // longer to arrive, and the throttle allows a read per 20 ms of that (about 100 for a 2 s flood instead of
+      // one per valid hint).
+      expect(
+        reads,
+        `${context}: ${reads} reads in ${floodMs} ms for ${expected.delivered} valid hints`,
+      ).toBeLessThanOrEqual(Math.floor(floodMs / 20) + 2);
       expect(reads).toBeGreaterThanOrEqual(1);
       expect(warnings.length, warnings.join('\n')).toBeLessThanOrEqual(1); // warned once, then counted
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -34,7 +34,11 @@ export function storeSuiteReloader(c: SuiteContext): void {
     return { reloader, binding };
   }
 
-  describe('with a real reloader', () => {
+  // Waits below only catch a hang: a build takes milliseconds alone, seconds with the suite running beside it
+  // on 2 cores. What each test checks (which version, which rows) does not depend on how long it took.
+  const settled = { timeout: 60_000 };
+
+  describe('with a real reloader', { timeout: 180_000 }, () => {
     it('serves the new version in the writing process once em.transactional() resolves', async () => {
       const scope = c.scope('writer');
       // A poll far in the future: only the after-commit hook can make this pass.
@@ -80,7 +84,7 @@ export function storeSuiteReloader(c: SuiteContext): void {
             em.create(c.Page, { path: `${prefixOf(scope)}${name}` });
             return writer.reloader.markChanged(em);
           });
-          await vi.waitFor(() => expect(follower.reloader.version).toBe(version), { timeout: 5000 });
+          await vi.waitFor(() => expect(follower.reloader.version).toBe(version), settled);
           expect(follower.binding.current?.paths).toContain(`${prefixOf(scope)}${name}`);
         }
       } finally {
@@ -155,7 +159,7 @@ export function storeSuiteReloader(c: SuiteContext): void {
         await inBuildOfOne;
         expect(await commitPage('two')).toBe(2);
         release();
-        await vi.waitFor(() => expect(reloader.version).toBe(2), { timeout: 10_000 });
+        await vi.waitFor(() => expect(reloader.version).toBe(2), settled);
         // Version 1's build saw exactly version 1's rows, though version 2 committed while it ran; read outside
         // its snapshot, the same build would have served version 2's rows under label 1.
         expect(builds.find((b) => b.version === 1)).toEqual({ version: 1, pages: 1, naive: 2 });
