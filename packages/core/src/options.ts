@@ -76,6 +76,9 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    * of commits every process then wakes once per window instead of once per commit (a hint only makes them
    * read the store, so one stands for all). An isolated commit publishes at once; a commit in a burst reaches
    * the other processes up to this much later. `0` publishes every commit at once.
+   * Keep it well below the other processes' `stormQuietMs` (default 50): hints that come that far apart no
+   * longer make a storm there, and every one of them gets its own rebuild (measured in the bench: 11 to 67
+   * rebuilds per worker for 1,000 commits with 50 ms, 7 to 16 with 10 ms).
    * @default 10
    */
   minPublishIntervalMs?: number;

@@ -35,6 +35,8 @@ export interface PostgresStoreOptions extends SqlTokenStoreOptions {
    * the end of the window, so other processes may learn of it up to this much later. Every NOTIFY wakes every
    * listening process, and a hint carries no data (they read the store), so one stands for the whole window.
    * `0` sends one NOTIFY per root transaction and scope, inside it. Rules: src/notify-coalescing.ts.
+   * Keep it well below the listening reloaders' `stormQuietMs` (50 ms): hints that come that far apart no
+   * longer make a storm there, and every one of them gets its own rebuild.
    * @default 10
    */
   minNotifyIntervalMs?: number;
