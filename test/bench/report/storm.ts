@@ -286,7 +286,7 @@ function stormNote(c: ChannelResult, baseline: StormResult, machine: Machine): s
   // What storm-only runs (4 rounds of 1,000 commits) showed apart, so the cause is not claimed where it is not known.
   return (
     `${work}, and the writer's ${channel}s are coalesced (at most one per ${option}, 10 ms), so each worker wakes at most 100 times a second. ` +
-    `The cause of the rest is not established: in storm-only runs on a quiet machine, raising minRebuildIntervalMs from 100 to 250 ms and a 50 ms ${option} (five times fewer wake-ups; then hints come stormQuietMs apart and workers rebuild 11 to 67 times per storm) each left the ratio where it was (0.5 to 0.7), so neither the workers' rebuilds nor their wake-ups account for it alone; ` +
-    `per-process CPU and scheduling accounting of the writer, its database backend and the workers during push and poll storms is the next measurement.`
+    `The machine is not short of CPU overall: in storm-only runs on a quiet machine (4 rounds of 1,000 commits) the whole machine used 0.77 of its 2 cores during NOTIFY storms and 0.52 during poll-1s storms, the workers' share being almost all rebuilds (5.4 s against 1.7 s of CPU). The writer's commits are a chain of round trips, and all ${c.workers} workers rebuild at the same moments (the same hint, the same backoff), so each round of rebuilds takes both cores from that chain for a while; ` +
+    `raising minRebuildIntervalMs from 100 to 250 ms or ${option} to 50 ms did not move the ratio beyond the rounds' spread, and spreading the storm rebuilds with a random extra of up to half the spacing (as polls have jitterMs) gave 0.78 (NOTIFY) and 0.67 (Redis) in one such run against 0.67 and 0.64 without: suggestive, not yet decided, and not in this build.`
   );
 }
