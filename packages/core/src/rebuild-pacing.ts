@@ -5,7 +5,7 @@
  * rebuilds a caller waits for (its own commit, a check) are never paced (S5 in build-scheduler.ts).
  *
  * A storm is a run of hints each less than `quietMs` after the previous one. Rules, enforced here and tested in
- * test/storm-spacing.test.ts and test/storm-model.test.ts:
+ * test/storm-spacing.test.ts, test/storm-model.test.ts, test/storm-stall.test.ts and test/storm-spread.test.ts:
  *
  * P1 Leading edge: outside a storm (`streak` 0) a rebuild starts `minMs` after the previous one ended, so at once
  *    after a quiet spell. Polls never open a storm (they are not hints): interval mode keeps this spacing.
@@ -23,6 +23,10 @@
  * P5 The scheduler decides a held-back rebuild's start after the hints that are already waiting to be read
  *    (build-scheduler.ts defers the spacing timer's decision with setImmediate, which Node runs after reading
  *    sockets), so the same stall does not look like the quiet that ends a storm either.
+ * P6 Spread: a storm rebuild (n >= 2) waits a random extra of up to half its P2 spacing, drawn once per rebuild,
+ *    so processes that heard the same hints do not all rebuild at the same moments (as polls have jitterMs). On a
+ *    small machine eight workers rebuilding at once take every core from the writer's chain of round trips; the
+ *    bench's storm measured it. The trailing edge (P3) is not spread: convergence after a burst is unchanged.
  */
 
 export interface PacingOptions {
@@ -33,8 +37,9 @@ export interface PacingOptions {
   /** `stormQuietMs`. */
   quietMs: number;
   /**
-   * Tests only, the negative control of test/storm-stall.test.ts: the pacing before P4's idle condition and P5
-   * (any gap in the hints ends the storm; the spacing timer decides at once). Not reachable from ReloaderOptions.
+   * Tests only, the negative control of test/storm-stall.test.ts and test/storm-spread.test.ts: the pacing
+   * before P4's idle condition, P5 and P6 (any gap in the hints ends the storm; the spacing timer decides at
+   * once; no spread). Not reachable from ReloaderOptions.
    */
   naive?: boolean;
 }
@@ -42,6 +47,8 @@ export interface PacingOptions {
 export class RebuildPacing {
   private lastHintAt = Number.NEGATIVE_INFINITY;
   private streak = 0;
+  /** P6: the next storm rebuild's share of extra spacing, drawn once per rebuild. */
+  private spread = Math.random();
 
   constructor(private readonly options: PacingOptions) {}
 
@@ -54,6 +61,7 @@ export class RebuildPacing {
   /** A paced rebuild starts now. */
   started(now: number): void {
     this.streak = this.stormy(now) ? this.streak + 1 : 0; // P4
+    this.spread = Math.random(); // P6
   }
 
   /** Rebuilds started in the current storm (diagnostics and tests). */
@@ -66,7 +74,8 @@ export class RebuildPacing {
     const { minMs, maxMs, quietMs } = this.options;
     if (this.streak === 0) return lastEndAt + minMs; // P1
     const spacing = Math.min(minMs * 2 ** (this.streak - 1), maxMs); // P2
-    return Math.min(lastEndAt + spacing, this.lastHintAt + quietMs); // P3
+    const extra = this.options.naive ? 0 : spacing * 0.5 * this.spread; // P6
+    return Math.min(lastEndAt + spacing + extra, this.lastHintAt + quietMs); // P3
   }
 
   private stormy(now: number): boolean {
