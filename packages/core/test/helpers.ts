@@ -8,6 +8,33 @@ import {
   type TokenStore,
 } from '@apphook/core';
 
+import { BuildScheduler } from '../src/build-scheduler.js';
+import type { PacingOptions } from '../src/rebuild-pacing.js';
+
+/**
+ * A build scheduler alone, for the storm-pacing tests: a read answers `version()`, a build runs `build` and is
+ * labelled with its target (a store without snapshots).
+ */
+export function pacedScheduler(options: {
+  pacing: PacingOptions;
+  version: () => number;
+  build: (target: number) => Promise<void> | void;
+}): BuildScheduler {
+  const scheduler: BuildScheduler = new BuildScheduler({
+    build: async (target) => {
+      await options.build(target);
+      return { label: target, swap() {} };
+    },
+    failed() {},
+    read: () => scheduler.raise(options.version()),
+    snapshotBuilds: false,
+    pacing: options.pacing,
+    retryBaseMs: 500,
+    retryMaxMs: 30_000,
+  });
+  return scheduler;
+}
+
 export interface Deferred<T> {
   promise: Promise<T>;
   resolve(value: T): void;

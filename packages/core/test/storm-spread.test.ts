@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BuildScheduler } from '../src/build-scheduler.js';
+import { pacedScheduler } from './helpers.js';
 
 /*
  * P6 (rebuild-pacing.ts): processes that hear the same storm do not rebuild at the same moments. Two schedulers
@@ -17,18 +17,13 @@ const BUILD_MS = 10;
 function worker(naive: boolean) {
   let committed = 0;
   const starts: number[] = [];
-  const scheduler = new BuildScheduler({
-    build: async (target) => {
+  const scheduler = pacedScheduler({
+    pacing: { minMs: MIN_MS, maxMs: MAX_MS, quietMs: QUIET_MS, naive },
+    version: () => committed,
+    build: async () => {
       starts.push(Date.now());
       await new Promise((resolve) => setTimeout(resolve, BUILD_MS));
-      return { label: target, swap() {} };
     },
-    failed() {},
-    read: () => scheduler.raise(committed),
-    snapshotBuilds: false,
-    pacing: { minMs: MIN_MS, maxMs: MAX_MS, quietMs: QUIET_MS, naive },
-    retryBaseMs: 500,
-    retryMaxMs: 30_000,
   });
   return {
     scheduler,

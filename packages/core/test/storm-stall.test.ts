@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { BuildScheduler } from '../src/build-scheduler.js';
+import { pacedScheduler } from './helpers.js';
 
 /*
  * A process starved of CPU in the middle of a storm (rebuild-pacing.ts P4, P5). On a busy machine (8 workers, a
@@ -35,17 +35,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function stormWithStalls(naive: boolean): Promise<{ builds: number; served: number; last: number }> {
   let committed = 0;
   let builds = 0;
-  const scheduler = new BuildScheduler({
-    build: async (target) => {
-      builds++;
-      return { label: target, swap() {} };
-    },
-    failed() {},
-    read: () => scheduler.raise(committed),
-    snapshotBuilds: false,
+  const scheduler = pacedScheduler({
     pacing: { minMs: MIN_MS, maxMs: MAX_MS, quietMs: QUIET_MS, naive },
-    retryBaseMs: 500,
-    retryMaxMs: 30_000,
+    version: () => committed,
+    build: () => {
+      builds++;
+    },
   });
   const { port1, port2 } = new MessageChannel();
   // Each hint: the scheduler hears it and learns the version (what a store read would answer).
