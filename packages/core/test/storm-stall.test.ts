@@ -23,12 +23,13 @@ const STORM_MS = 3000;
 const STALL_MS = 70; // > QUIET_MS
 /**
  * The leading rebuild, the doubling from MIN_MS up to MAX_MS, then one per MAX_MS, the trailing one (11), and a
- * margin of 6: a stall that starts just after a build caught up with every hint (nothing in flight or held back)
- * still looks like quiet and restarts the backoff (measured: 10 to 12 rebuilds in all).
+ * margin of 12: a stall that starts just after a build caught up with every hint (nothing in flight or held back)
+ * still looks like quiet and restarts the backoff, and the machine's own load adds such stalls (measured: 10 to 12
+ * rebuilds in all on a quiet machine, 19 once with the whole suite running beside it).
  */
-const BOUND = 3 + Math.ceil(Math.log2(MAX_MS / MIN_MS)) + Math.floor(STORM_MS / MAX_MS) + 6;
-/** The naive pacing restarts the backoff at almost every stall (measured: about 35 rebuilds). */
-const NAIVE_AT_LEAST = BOUND + 8;
+const BOUND = 3 + Math.ceil(Math.log2(MAX_MS / MIN_MS)) + Math.floor(STORM_MS / MAX_MS) + 12;
+/** The naive pacing restarts the backoff at almost every stall (measured: about 35 rebuilds on a quiet machine). */
+const NAIVE_MORE_BY = 10;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -80,15 +81,14 @@ async function stormWithStalls(naive: boolean): Promise<{ builds: number; served
 }
 
 describe('storm pacing on a starved process (P4, P5)', () => {
-  it(`a storm with a ${STALL_MS} ms stall every ~170 ms keeps its backoff: at most ${BOUND} rebuilds in ${STORM_MS} ms, and it converges`, async () => {
-    const { builds, served, last } = await stormWithStalls(false);
-    expect(served).toBe(last);
-    expect(builds).toBeLessThanOrEqual(BOUND);
-  }, 20_000);
-
-  it('negative control: the naive pacing (any gap ends the storm, the timer decides at once) rebuilds far more often', async () => {
-    const { builds, served, last } = await stormWithStalls(true);
-    expect(served).toBe(last);
-    expect(builds).toBeGreaterThanOrEqual(NAIVE_AT_LEAST);
-  }, 20_000);
+  // One test, so the negative control runs on the same machine at the same moment: under load both rebuild more.
+  it(`a storm with a ${STALL_MS} ms stall every ~170 ms keeps its backoff (at most ${BOUND} rebuilds in ${STORM_MS} ms) and converges; the naive pacing rebuilds at least ${NAIVE_MORE_BY} more times`, async () => {
+    const paced = await stormWithStalls(false);
+    expect(paced.served).toBe(paced.last);
+    expect(paced.builds).toBeLessThanOrEqual(BOUND);
+    // Negative control: any gap ends the storm and the timer decides at once.
+    const naive = await stormWithStalls(true);
+    expect(naive.served).toBe(naive.last);
+    expect(naive.builds).toBeGreaterThanOrEqual(paced.builds + NAIVE_MORE_BY);
+  }, 40_000);
 });
