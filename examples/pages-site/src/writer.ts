@@ -33,8 +33,12 @@ export async function applyChange(
   options: WriteOptions = {},
 ): Promise<WriteResult> {
   return db.orm.em.fork().transactional(async (em) => {
-    await mutate(db, em, change);
+    // The bump comes first: on SQLite it takes the write lock at the transaction's start, waiting for another
+    // process's write (every worker's fleet heartbeat writes to the same file). A transaction that reads the page
+    // first fails with SQLITE_BUSY at its first write when another process committed in between (SQLite cannot
+    // move a read snapshot forward). On Postgres and MySQL the order makes no difference to what commits.
     const version = await reloader.markChanged(em);
+    await mutate(db, em, change);
     const pages = await em.find(db.Page, {});
     if (options.holdMs) await new Promise((resolve) => setTimeout(resolve, options.holdMs));
     return { version, hash: routeSetHash(pages), paths: pages.map((p) => p.path).sort() };
