@@ -63,10 +63,11 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    */
   maxRebuildIntervalMs?: number;
   /**
-   * A storm of push hints ends when none arrived for this long: then the rebuild it held back starts at once
-   * (or when the build in flight ends), so a process serves the last commit of a burst within this + the push
-   * delay + one rebuild (plus the rebuild in flight when it came). A hint after this much silence starts a
-   * new storm whose first rebuild is immediate.
+   * When no push hint arrived for this long, the rebuild a storm held back starts at once (or when the build in
+   * flight ends), so a process serves the last commit of a burst within this + the push delay + one rebuild
+   * (plus the rebuild in flight when it came). The storm itself (its backoff) ends only after a silence as long
+   * as its current spacing: a pause of the writer shorter than that keeps the backoff, and a commit in it is
+   * served within this. A hint after a longer silence starts a new storm whose first rebuild is immediate.
    * @default 50
    */
   stormQuietMs?: number;

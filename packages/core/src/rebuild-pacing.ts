@@ -27,6 +27,14 @@
  *    so processes that heard the same hints do not all rebuild at the same moments (as polls have jitterMs). On a
  *    small machine eight workers rebuilding at once take every core from the writer's chain of round trips; the
  *    bench's storm measured it. The trailing edge (P3) is not spread: convergence after a burst is unchanged.
+ * P7 A storm ends after a silence as long as its current spacing (P2), not after `quietMs`: a pause in the hints
+ *    shorter than that (the writer itself got no CPU for a while) keeps the backoff where it was. The trailing
+ *    edge (P3) still rebuilds after `quietMs` of silence, so the last commit converges as fast; that rebuild counts
+ *    as one more of the storm. Without P7 every pause of the writer longer than `quietMs` restarted the backoff at
+ *    `minMs`, and on a busy machine the writer pauses often (the workers' rebuilds take its CPU), so the workers
+ *    rebuilt every 100 to 200 ms for the whole storm: a feedback loop. A commit that comes after a storm but
+ *    within its spacing is therefore served by the trailing edge, within `quietMs`, not at once (P1 waits up to
+ *    `minMs` after a rebuild anyway); after a silence of `maxMs` every storm is over.
  */
 
 export interface PacingOptions {
@@ -38,10 +46,12 @@ export interface PacingOptions {
   quietMs: number;
   /**
    * Tests only, the negative control of test/storm-stall.test.ts and test/storm-spread.test.ts: the pacing
-   * before P4's idle condition, P5 and P6 (any gap in the hints ends the storm; the spacing timer decides at
-   * once; no spread). Not reachable from ReloaderOptions.
+   * before P4's idle condition, P5, P6 and P7 (any gap in the hints of `quietMs` ends the storm; the spacing
+   * timer decides at once; no spread). Not reachable from ReloaderOptions.
    */
   naive?: boolean;
+  /** Tests only, the negative control of P7 in test/storm-pause.test.ts: `quietMs` of silence ends a storm. */
+  endOnQuiet?: boolean;
 }
 
 export class RebuildPacing {
@@ -54,7 +64,7 @@ export class RebuildPacing {
 
   /** A push hint arrived (every hint, read or absorbed); `idle`: no build in flight or held back. */
   hinted(now: number, idle: boolean): void {
-    if ((idle || this.options.naive) && now - this.lastHintAt >= this.options.quietMs) this.streak = 0; // P4: a new storm starts here
+    if ((idle || this.options.naive) && !this.stormy(now)) this.streak = 0; // P4, P7: a new storm starts here
     this.lastHintAt = now;
   }
 
@@ -69,16 +79,25 @@ export class RebuildPacing {
     return this.streak;
   }
 
-  /** When a paced rebuild may start, given when the previous build ended (P1..P3). */
+  /** When a paced rebuild may start, given when the previous build ended (P1..P3, P6). */
   dueAt(lastEndAt: number): number {
-    const { minMs, maxMs, quietMs } = this.options;
+    const { minMs, quietMs } = this.options;
     if (this.streak === 0) return lastEndAt + minMs; // P1
-    const spacing = Math.min(minMs * 2 ** (this.streak - 1), maxMs); // P2
+    const spacing = this.spacing(); // P2
     const extra = this.options.naive ? 0 : spacing * 0.5 * this.spread; // P6
     return Math.min(lastEndAt + spacing + extra, this.lastHintAt + quietMs); // P3
   }
 
+  /** P2: how long the next storm rebuild waits after the previous one ended (`streak` >= 1). */
+  private spacing(): number {
+    const { minMs, maxMs } = this.options;
+    return Math.min(minMs * 2 ** (this.streak - 1), maxMs);
+  }
+
+  /** The storm goes on: the silence since the last hint is shorter than the one that ends it (P4, P7). */
   private stormy(now: number): boolean {
-    return now - this.lastHintAt < this.options.quietMs;
+    const { quietMs, naive, endOnQuiet } = this.options;
+    const endsAfter = naive || endOnQuiet || this.streak === 0 ? quietMs : Math.max(quietMs, this.spacing());
+    return now - this.lastHintAt < endsAfter;
   }
 }

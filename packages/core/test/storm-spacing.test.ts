@@ -86,7 +86,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
     }
   });
 
-  it('an isolated commit rebuilds at once (P1), also right after a storm ended', async () => {
+  it('an isolated commit rebuilds at once (P1), also once a storm is over (a silence of its spacing, P7)', async () => {
     const { store, reloader, built } = await started();
     await vi.advanceTimersByTimeAsync(500);
     let at = Date.now();
@@ -95,12 +95,26 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
     expect(reloader.version).toBe(1);
     expect(built[0]!.at - at).toBe(BUILD_MS);
     await storm(store, 2, 2000);
-    await vi.advanceTimersByTimeAsync(200); // the storm is over: the next hint leads a new one
+    // The storm reached the 1 s spacing: 1 s of silence ends it, and the next hint leads a new one.
+    await vi.advanceTimersByTimeAsync(1000);
     at = Date.now();
     const v = await store.bump(undefined, 'default');
     await vi.advanceTimersByTimeAsync(BUILD_MS);
     expect(reloader.version).toBe(v);
     expect(built.at(-1)!.at - at).toBe(BUILD_MS);
+    await reloader.stop();
+  });
+
+  it('a commit shortly after a storm is served by the trailing edge, within stormQuietMs (P3, P7)', async () => {
+    const { store, reloader, built } = await started();
+    await storm(store, 2, 2000);
+    await vi.advanceTimersByTimeAsync(200); // a pause shorter than the storm's spacing: the storm may go on
+    const at = Date.now();
+    const v = await store.bump(undefined, 'default');
+    await vi.advanceTimersByTimeAsync(50 + BUILD_MS + 2);
+    expect(reloader.version).toBe(v);
+    // 50 ms after the hint (which the memory store delivers a tick after the bump), not 1 s after the last build
+    expect(built.at(-1)!.at - BUILD_MS - at).toBeLessThanOrEqual(52);
     await reloader.stop();
   });
 
