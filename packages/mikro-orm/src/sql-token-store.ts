@@ -6,6 +6,7 @@ import {
   assertScope,
   createLogger,
   type Logger,
+  raceTimeout,
   type StoreSnapshot,
   type TokenStore,
   type Version,
@@ -241,21 +242,18 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
    */
   async close(): Promise<void> {
     if (this.running.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), CLOSE_WAIT_MS);
-    });
-    let outcome: 'late' | undefined;
-    // A snapshot that ends starts nothing new, but its fn is tracked on its own: wait until none is left.
-    while (this.running.size > 0 && outcome === undefined) {
-      outcome = await Promise.race([Promise.all(this.running).then(() => undefined), late]);
-    }
-    clearTimeout(timer);
-    if (outcome === 'late') {
+    try {
+      await raceTimeout(this.drained(), CLOSE_WAIT_MS, 'store.close() waited for queries still running');
+    } catch {
       this.storeLogger.warn(
         `[${this.name}] close(): ${this.running.size} read(s) or readSnapshot function(s) (rebuildRoutes) still running ${CLOSE_WAIT_MS} ms after the store was closed; make rebuildRoutes stop when its signal aborts, or read through the snapshot's em, before you close the ORM`,
       );
     }
+  }
+
+  /** Resolves once nothing tracked runs; a snapshot's fn is tracked on its own, so it loops. */
+  private async drained(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
   }
 
   /**

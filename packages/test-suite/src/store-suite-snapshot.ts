@@ -1,3 +1,4 @@
+import { raceTimeout } from '@apphook/core';
 import type { EntityManager } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext, SuiteStore } from './store-suite-context.js';
@@ -8,15 +9,6 @@ import type { SuiteContext, SuiteStore } from './store-suite-context.js';
  */
 /** Only catches a hang: closing an ORM takes milliseconds, seconds on a loaded machine. */
 const HANG_MS = 20_000;
-
-/** `promise`, or a rejection naming `what` once `ms` passed: a hang fails the test instead of its file. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, hung]).finally(() => clearTimeout(timer));
-}
 
 export function storeSuiteSnapshot(c: SuiteContext): void {
   /** One committed edit: a page row and a bump, in one transaction, as an editor would. */
@@ -215,11 +207,11 @@ export function storeSuiteSnapshot(c: SuiteContext): void {
         await store2.close();
         expect(ended).toBe(true);
         closing = orm2.close(true);
-        await within(closing, HANG_MS, 'orm.close() after store.close()');
+        await raceTimeout(closing, HANG_MS, 'orm.close() after store.close() hung');
       } finally {
         if (!closing) {
           await store2.close();
-          await within(orm2.close(true), HANG_MS, 'orm.close()');
+          await raceTimeout(orm2.close(true), HANG_MS, 'orm.close() hung');
         }
       }
     });
@@ -237,7 +229,7 @@ export function storeSuiteSnapshot(c: SuiteContext): void {
       await store2.close();
       expect(read).toBe(true);
       expect(await reading).toBe(0);
-      await within(orm2.close(true), HANG_MS, 'orm.close() after store.close()');
+      await raceTimeout(orm2.close(true), HANG_MS, 'orm.close() after store.close() hung');
     });
 
     it('rejects with the reason and opens nothing when the signal is already aborted', async () => {
