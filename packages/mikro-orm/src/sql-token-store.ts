@@ -4,7 +4,9 @@ import {
   ApphookError,
   ApphookOptionError,
   assertScope,
+  createLogger,
   type Logger,
+  raceTimeout,
   type StoreSnapshot,
   type TokenStore,
   type Version,
@@ -29,6 +31,21 @@ export interface SqlTokenStoreOptions {
    * @default console (warn and error only)
    */
   logger?: Logger | false;
+}
+
+/**
+ * How long `close()` waits for reads and snapshot functions still running (the default `rebuildTimeoutMs`): a
+ * rebuild aborted by `reloader.stop()` that ignores its signal still runs queries on the ORM.
+ */
+const CLOSE_WAIT_MS = 30_000;
+
+/** `fn(snapshot)`, with a synchronous throw turned into a rejection. */
+function attemptFn<T, A>(fn: (arg: A) => Promise<T>, arg: A): Promise<T> {
+  try {
+    return Promise.resolve(fn(arg));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** What the stores need of an EntityManager: MikroORM's SQL `EntityManager` has it. */
@@ -75,6 +92,9 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   readonly entityWarning: ApphookError | undefined;
   /** The table name quoted for this platform, qualified with the ORM's schema when one is configured. */
   protected readonly table: string;
+  private readonly storeLogger: Logger;
+  /** Reads, snapshots and snapshot functions of this store that have not settled yet (see `track`). */
+  private readonly running = new Set<Promise<void>>();
 
   protected constructor(family: SqlFamily, orm: MikroORM, options: SqlTokenStoreOptions | undefined) {
     this.name = family.name;
@@ -96,6 +116,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     assertTableName(tableName, family.name);
     this.orm = orm;
     this.tableName = tableName;
+    this.storeLogger = createLogger(options?.logger);
     // The entity lands in the ORM's configured schema (Postgres `schema` option): so must every statement.
     const schema = orm.config.getSchema(true);
     const platform = orm.em.getPlatform();
@@ -110,7 +131,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   async read(scope: string): Promise<Version> {
     assertScope(scope, this.name);
     try {
-      return this.toVersion(await this.readRaw(scope), scope);
+      return this.toVersion(await this.track(this.readRaw(scope)), scope);
     } catch (error) {
       throw this.translate(error, `reading the version of scope '${scope}'`);
     }
@@ -158,23 +179,43 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     } catch (error) {
       throw this.translate(error, doing);
     }
-    return runInSnapshot({
-      em,
-      begin: this.snapshotBegin(),
-      readVersion: async (snapshotEm) =>
-        this.toVersion(
-          this.firstVersion(
-            await (snapshotEm as unknown as SqlExecutor).execute(
-              `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
-              [scope],
+    return this.track(
+      runInSnapshot({
+        em,
+        begin: this.snapshotBegin(),
+        readVersion: async (snapshotEm) =>
+          this.toVersion(
+            this.firstVersion(
+              await (snapshotEm as unknown as SqlExecutor).execute(
+                `select ${this.quote('version')} from ${this.table} where ${this.quote('scope')} = ?`,
+                [scope],
+              ),
             ),
+            scope,
           ),
-          scope,
-        ),
-      storeError: (error) => this.translate(error, doing),
-      fn,
-      signal,
-    });
+        storeError: (error) => this.translate(error, doing),
+        // Tracked apart: an abort rejects readSnapshot once the snapshot ended, while fn may go on.
+        fn: (snapshot) => this.track(attemptFn(fn, snapshot)),
+        signal,
+      }),
+    );
+  }
+
+  /**
+   * Remembers `work` (a store read, a snapshot, a snapshot's `fn`) until it settles, for `close()`. The
+   * reloader does not wait for them when it stops: a poll's read, or a rebuild that `stop()` aborted but that
+   * goes on until it notices its signal, may still be waiting for a new connection of the ORM's pool. On
+   * MikroORM 7 (kysely 0.29) a connection that arrives after `orm.close()` began is never released, and
+   * `orm.close()` then waits for it forever.
+   */
+  private track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
+    return work;
   }
 
   afterCommit(em: EntityManager, hook: AfterCommitHook, options?: AfterCommitOptions): void {
@@ -194,7 +235,26 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     }
   }
 
-  async close(): Promise<void> {}
+  /**
+   * Waits for this store's reads and `readSnapshot` functions still running (a poll's read, a rebuild that
+   * `reloader.stop()` aborted but that still queries), up to 30 s, so the ORM can be closed next. Subclasses
+   * close their own connections after it.
+   */
+  async close(): Promise<void> {
+    if (this.running.size === 0) return;
+    try {
+      await raceTimeout(this.drained(), CLOSE_WAIT_MS, 'store.close() waited for queries still running');
+    } catch {
+      this.storeLogger.warn(
+        `[${this.name}] close(): ${this.running.size} read(s) or readSnapshot function(s) (rebuildRoutes) still running ${CLOSE_WAIT_MS} ms after the store was closed; make rebuildRoutes stop when its signal aborts, or read through the snapshot's em, before you close the ORM`,
+      );
+    }
+  }
+
+  /** Resolves once nothing tracked runs; a snapshot's fn is tracked on its own, so it loops. */
+  private async drained(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
 
   /**
    * The committed version on a fresh snapshot. Runs on the ORM's write connection pool with no transaction

@@ -131,6 +131,7 @@ export class SqliteStore extends SqlTokenStore {
 
   override async close(): Promise<void> {
     this.closed = true;
+    await super.close(); // snapshot functions still running may read through the read connection
     await this.snapshots.close();
     const reader = this.reader;
     this.reader = undefined;

@@ -76,9 +76,10 @@ export function storeSuiteReloader(c: SuiteContext): void {
       const store2 = c.options.createStore(orm2, { tableName: c.tableName });
       const writer = reloaderFor(c.orm, c.store, scope, 600_000);
       const follower = reloaderFor(orm2, store2, scope, 40);
-      await writer.reloader.start();
-      await follower.reloader.start();
       try {
+        // Inside try: a start() that fails still stops the other reloader and closes the second ORM.
+        await writer.reloader.start();
+        await follower.reloader.start();
         for (const name of ['x', 'y']) {
           const version = await c.tx(async (em) => {
             em.create(c.Page, { path: `${prefixOf(scope)}${name}` });
@@ -90,6 +91,8 @@ export function storeSuiteReloader(c: SuiteContext): void {
       } finally {
         await follower.reloader.stop();
         await writer.reloader.stop();
+        // Waits for the follower's build that stop() aborted while it still queried orm2 (its rebuildRoutes reads
+        // through the ORM and ignores the signal); closing orm2 before it ended hung this test for 180 s.
         await store2.close();
         await orm2.close(true);
       }

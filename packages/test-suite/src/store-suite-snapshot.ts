@@ -1,3 +1,4 @@
+import { raceTimeout } from '@apphook/core';
 import type { EntityManager } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext, SuiteStore } from './store-suite-context.js';
@@ -6,6 +7,9 @@ import type { SuiteContext, SuiteStore } from './store-suite-context.js';
  * Exact builds (G4): `readSnapshot` reads the version and the rows in one snapshot, so a commit landing
  * between the two reads cannot label version v with the rows of v+1. Run by every SQL store.
  */
+/** Only catches a hang: closing an ORM takes milliseconds, seconds on a loaded machine. */
+const HANG_MS = 20_000;
+
 export function storeSuiteSnapshot(c: SuiteContext): void {
   /** One committed edit: a page row and a bump, in one transaction, as an editor would. */
   const commitPage = (scope: string, n: number) =>
@@ -168,6 +172,64 @@ export function storeSuiteSnapshot(c: SuiteContext): void {
       }
       await commitPage(scope, 2);
       expect(await readSnapshot(scope, async (snap) => snap.version)).toBe(2);
+    });
+
+    it('store.close() waits for a snapshot function that goes on after its abort, so the ORM closes next', async () => {
+      // A fresh ORM, as a worker process has: its pool holds one idle connection, which the snapshot takes, so
+      // the rebuild's own query has to open a second one.
+      const orm2 = await c.options.createOrm(c.entities);
+      const store2 = c.options.createStore(orm2, { tableName: c.tableName });
+      const scope = c.scope('abort-close');
+      let ended = false;
+      let closing: Promise<void> | undefined;
+      try {
+        await commitPage(scope, 1);
+        expect(await store2.read(scope)).toBe(1);
+        const controller = new AbortController();
+        const running = store2.readSnapshot(
+          scope,
+          async () => {
+            // A rebuild that reads through the ORM, not the snapshot, and ignores the signal: reloader.stop()
+            // aborts it while its query is still waiting for that second connection.
+            const pages = orm2.em.fork().count(c.Page, { path: { $like: `/${scope}/%` } });
+            controller.abort(new Error('stopped'));
+            try {
+              return await pages;
+            } finally {
+              ended = true;
+            }
+          },
+          controller.signal,
+        );
+        await expect(running).rejects.toThrow('stopped');
+        // The documented shutdown: the store, then the ORM. Without the wait, MikroORM 7 closed its pool while
+        // that connection was being opened, never released it, and orm.close() waited forever (CI: 180 s).
+        await store2.close();
+        expect(ended).toBe(true);
+        closing = orm2.close(true);
+        await raceTimeout(closing, HANG_MS, 'orm.close() after store.close() hung');
+      } finally {
+        if (!closing) {
+          await store2.close();
+          await raceTimeout(orm2.close(true), HANG_MS, 'orm.close() hung');
+        }
+      }
+    });
+
+    it('store.close() waits for a read still in flight, so the ORM closes next', async () => {
+      // A reloader's poll that was reading when stop() came: stop() does not wait for it, store.close() does.
+      const orm2 = await c.options.createOrm(c.entities);
+      const store2 = c.options.createStore(orm2, { tableName: c.tableName });
+      const scope = c.scope('read-close');
+      let read = false;
+      // The fresh ORM's first query: it is still connecting when the store closes.
+      const reading = store2.read(scope).finally(() => {
+        read = true;
+      });
+      await store2.close();
+      expect(read).toBe(true);
+      expect(await reading).toBe(0);
+      await raceTimeout(orm2.close(true), HANG_MS, 'orm.close() after store.close() hung');
     });
 
     it('rejects with the reason and opens nothing when the signal is already aborted', async () => {
