@@ -4,8 +4,9 @@
  * and a burst still converges soon after its last commit. The build scheduler asks `dueAt` before such a rebuild;
  * rebuilds a caller waits for (its own commit, a check) are never paced (S5 in build-scheduler.ts).
  *
- * A storm is a run of hints each less than `quietMs` after the previous one. Rules, enforced here and tested in
- * test/storm-spacing.test.ts, test/storm-model.test.ts, test/storm-stall.test.ts and test/storm-spread.test.ts:
+ * A storm is a run of hints with no silence long enough to end it (`quietMs`, or the storm's current spacing when
+ * that is longer: P7). Rules, enforced here and tested in test/storm-spacing.test.ts, test/storm-model.test.ts,
+ * test/storm-stall.test.ts, test/storm-spread.test.ts and test/storm-pause.test.ts:
  *
  * P1 Leading edge: outside a storm (`streak` 0) a rebuild starts `minMs` after the previous one ended, so at once
  *    after a quiet spell. Polls never open a storm (they are not hints): interval mode keeps this spacing.
