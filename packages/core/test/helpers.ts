@@ -35,6 +35,32 @@ export function pacedScheduler(options: {
   return scheduler;
 }
 
+/**
+ * One process of the fake-timer storm tests: a paced scheduler whose builds take `buildMs` and record when they
+ * started; `hear(version)` is a push hint announcing a commit, as the reloader passes it on.
+ */
+export function stormWorker(pacing: PacingOptions, buildMs: number) {
+  let committed = 0;
+  const starts: number[] = [];
+  const scheduler = pacedScheduler({
+    pacing,
+    version: () => committed,
+    build: async () => {
+      starts.push(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, buildMs));
+    },
+  });
+  return {
+    scheduler,
+    starts,
+    hear(version: number) {
+      committed = version;
+      scheduler.hinted();
+      scheduler.raise(version);
+    },
+  };
+}
+
 export interface Deferred<T> {
   promise: Promise<T>;
   resolve(value: T): void;

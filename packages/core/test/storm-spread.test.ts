@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { pacedScheduler } from './helpers.js';
+import { stormWorker } from './helpers.js';
 
 /*
  * P6 (rebuild-pacing.ts): processes that hear the same storm do not rebuild at the same moments. Two schedulers
@@ -14,27 +14,8 @@ const MAX_MS = 1000;
 const QUIET_MS = 50;
 const BUILD_MS = 10;
 
-function worker(naive: boolean) {
-  let committed = 0;
-  const starts: number[] = [];
-  const scheduler = pacedScheduler({
-    pacing: { minMs: MIN_MS, maxMs: MAX_MS, quietMs: QUIET_MS, naive },
-    version: () => committed,
-    build: async () => {
-      starts.push(Date.now());
-      await new Promise((resolve) => setTimeout(resolve, BUILD_MS));
-    },
-  });
-  return {
-    scheduler,
-    starts,
-    hear(version: number) {
-      committed = version;
-      scheduler.hinted();
-      scheduler.raise(version);
-    },
-  };
-}
+const worker = (naive: boolean) =>
+  stormWorker({ minMs: MIN_MS, maxMs: MAX_MS, quietMs: QUIET_MS, naive }, BUILD_MS);
 
 async function storm(naive: boolean) {
   const a = worker(naive);
