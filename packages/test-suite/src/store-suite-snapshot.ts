@@ -3,13 +3,13 @@ import type { EntityManager } from '@mikro-orm/core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext, SuiteStore } from './store-suite-context.js';
 
+/** Only catches a hang: closing an ORM takes milliseconds, seconds on a loaded machine. */
+const HANG_MS = 20_000;
+
 /**
  * Exact builds (G4): `readSnapshot` reads the version and the rows in one snapshot, so a commit landing
  * between the two reads cannot label version v with the rows of v+1. Run by every SQL store.
  */
-/** Only catches a hang: closing an ORM takes milliseconds, seconds on a loaded machine. */
-const HANG_MS = 20_000;
-
 export function storeSuiteSnapshot(c: SuiteContext): void {
   /** One committed edit: a page row and a bump, in one transaction, as an editor would. */
   const commitPage = (scope: string, n: number) =>
