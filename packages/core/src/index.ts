@@ -58,4 +58,4 @@ export type {
   ReloaderStats,
 } from './reloader-types.js';
 export { assertScope, describe as describeValue, isValidScope, SCOPE_MAX_LENGTH } from './scope.js';
-export { backoffDelay, raceTimeout } from './timing.js';
+export { attempt, backoffDelay, raceTimeout } from './timing.js';

@@ -4,6 +4,7 @@ import {
   ApphookError,
   ApphookOptionError,
   assertScope,
+  attempt,
   createLogger,
   type Logger,
   raceTimeout,
@@ -38,15 +39,6 @@ export interface SqlTokenStoreOptions {
  * rebuild aborted by `reloader.stop()` that ignores its signal still runs queries on the ORM.
  */
 const CLOSE_WAIT_MS = 30_000;
-
-/** `fn(snapshot)`, with a synchronous throw turned into a rejection. */
-function attemptFn<T, A>(fn: (arg: A) => Promise<T>, arg: A): Promise<T> {
-  try {
-    return Promise.resolve(fn(arg));
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
 
 /** What the stores need of an EntityManager: MikroORM's SQL `EntityManager` has it. */
 export interface SqlExecutor {
@@ -195,7 +187,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
           ),
         storeError: (error) => this.translate(error, doing),
         // Tracked apart: an abort rejects readSnapshot once the snapshot ended, while fn may go on.
-        fn: (snapshot) => this.track(attemptFn(fn, snapshot)),
+        fn: (snapshot) => this.track(attempt(() => fn(snapshot))),
         signal,
       }),
     );
