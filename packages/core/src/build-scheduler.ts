@@ -89,6 +89,8 @@ export class BuildScheduler {
   private lastError: unknown;
   private failStreak = 0;
   private lastEndAt = Number.NEGATIVE_INFINITY;
+  /** Since when a newer version waits with no build running (P8's cap); `undefined` when none waits. */
+  private dueSince: number | undefined;
   /** Hints arrived that no read or snapshot has answered yet (S8). */
   private dirty = false;
   private readonly pacing: RebuildPacing;
@@ -146,6 +148,7 @@ export class BuildScheduler {
     this.phase = 'paused';
     this.clearTimer();
     this.dirty = false;
+    this.dueSince = undefined;
     for (const waiter of [...this.waiters]) {
       if (waiter.acceptFailure) this.settle(waiter, { kind: 'failed', error });
     }
@@ -196,6 +199,7 @@ export class BuildScheduler {
     if (this.phase !== 'running' || this.inFlight) return;
     const served = this.servedVersion ?? -1;
     if (this.targetVersion <= served) {
+      this.dueSince = undefined;
       this.clearTimer(); // nothing left to retry or space out
       this.readIfDirty(); // hints heard during the build that just ended (S8)
       return;
@@ -207,15 +211,17 @@ export class BuildScheduler {
     // A build without its own snapshot is labelled `target`: read what the absorbed hints announced first.
     if (!this.options.snapshotBuilds) this.readIfDirty();
     const now = Date.now();
+    this.dueSince ??= now;
     // Pacing holds back only rebuilds nobody local waits for, and never the first build (S5).
     const paced = this.servedVersion !== undefined && this.urgent <= served;
-    const due = paced ? this.pacing.dueAt(this.lastEndAt) : now;
+    const due = paced ? this.pacing.dueAt(this.lastEndAt, this.dueSince) : now;
     if (due > now) {
       // Hints only ever move `due` later (P3), so a timer set earlier than `due` just re-checks when it fires.
       if (this.timer?.kind !== 'spacing') this.setTimer('spacing', due - now);
       return;
     }
     this.clearTimer();
+    this.dueSince = undefined;
     if (paced) this.pacing.started(now);
     // The build's snapshot opens after every hint so far, so it reads what they announced (G4, S8).
     if (this.options.snapshotBuilds) this.dirty = false;

@@ -72,6 +72,18 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    */
   stormQuietMs?: number;
   /**
+   * `false`: a rebuild asked for by a push hint waits until no hint came for `stormQuietMs`, and at most
+   * `maxRebuildIntervalMs` (spread by up to half), instead of starting at the first hint. A burst of commits
+   * from other processes then costs each process one rebuild at its end (and one per `maxRebuildIntervalMs` while
+   * it lasts) instead of one at its start and a backoff after it, which leaves the writer more CPU on a small
+   * machine; every isolated commit reaches the other processes `stormQuietMs` later. Rebuilds a caller waits for
+   * (this process's own commit, a check) and those a poll or a resync found are never held. Pair it with a
+   * wider `minPublishIntervalMs` (and the Postgres store's `minNotifyIntervalMs`), below `stormQuietMs`, for
+   * fewer wake-ups during a burst.
+   * @default true
+   */
+  leadingRebuild?: boolean;
+  /**
    * Notifier publishes of this process's commits: a commit less than this long after the previous publish of
    * the scope is published at the end of that window, with the newest version, instead of at once. In a burst
    * of commits every process then wakes once per window instead of once per commit (a hint only makes them
@@ -124,6 +136,7 @@ export interface ResolvedOptions {
   minRebuildIntervalMs: number;
   maxRebuildIntervalMs: number;
   stormQuietMs: number;
+  leadingRebuild: boolean;
   minPublishIntervalMs: number;
   minHintIntervalMs: number;
   rebuildTimeoutMs: number;
@@ -154,6 +167,15 @@ function positive(
     );
   }
   return value as number;
+}
+
+function boolean(options: Record<string, unknown>, key: string, fallback: boolean): boolean {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new ApphookOptionError(`[apphook/core] ${key} must be true or false, got ${describe(value)}`);
+  }
+  return value;
 }
 
 /** Validates everything up front so a misconfiguration fails at startup with a message, never later (G11). */
@@ -232,6 +254,7 @@ export function resolveOptions(options: ReloaderOptions<unknown, unknown>): Reso
     minRebuildIntervalMs,
     maxRebuildIntervalMs,
     stormQuietMs: positive(raw, 'stormQuietMs', 50, true),
+    leadingRebuild: boolean(raw, 'leadingRebuild', true),
     minPublishIntervalMs: positive(raw, 'minPublishIntervalMs', 10, true),
     minHintIntervalMs: positive(raw, 'minHintIntervalMs', 20, true),
     rebuildTimeoutMs: positive(raw, 'rebuildTimeoutMs', 30_000),

@@ -6,7 +6,7 @@
  *
  * A storm is a run of hints with no silence long enough to end it (`quietMs`, or the storm's current spacing when
  * that is longer: P7). Rules, enforced here and tested in test/storm-spacing.test.ts, test/storm-model.test.ts,
- * test/storm-stall.test.ts, test/storm-spread.test.ts and test/storm-pause.test.ts:
+ * test/storm-stall.test.ts, test/storm-spread.test.ts, test/storm-pause.test.ts and (P8) test/storm-trailing.test.ts:
  *
  * P1 Leading edge: outside a storm (`streak` 0) a rebuild starts `minMs` after the previous one ended, so at once
  *    after a quiet spell. Polls never open a storm (they are not hints): interval mode keeps this spacing.
@@ -36,6 +36,15 @@
  *    rebuilt every 100 to 200 ms for the whole storm: a feedback loop. A commit that comes after a storm but
  *    within its spacing is therefore served by the trailing edge, within `quietMs`, not at once (P1 waits up to
  *    `minMs` after a rebuild anyway); after a silence of `maxMs` every storm is over.
+ * P8 Without a leading rebuild (`leading: false`, the `leadingRebuild` option), a rebuild a hint asked for waits
+ *    for `quietMs` without a hint (the trailing edge, P3), and never longer than `maxMs` (plus P6's spread) after
+ *    it became due (a newer version seen, no build running): a burst costs one rebuild at its end, and a long
+ *    storm one per `maxMs` or so,
+ *    instead of one at its first hint and a backoff after it. An isolated commit is served `quietMs` later
+ *    than with the leading edge. P1 still applies (never sooner than `minMs` after the previous build), and a
+ *    rebuild no hint asked for (a poll, a resync after a channel came back) is not held: it starts as in P1.
+ *    The bench's storm measured why one would choose it: on 2 cores, 8 workers rebuilding at a storm's first
+ *    hint took the writer's CPU (test/bench/report/storm.ts).
  */
 
 export interface PacingOptions {
@@ -45,6 +54,8 @@ export interface PacingOptions {
   maxMs: number;
   /** `stormQuietMs`. */
   quietMs: number;
+  /** `leadingRebuild`: `false` holds every hinted rebuild for the trailing edge (P8). @default true */
+  leading?: boolean;
   /**
    * Tests only, the negative control of test/storm-stall.test.ts and test/storm-spread.test.ts: the pacing
    * before P4's idle condition, P5, P6 and P7 (any gap in the hints of `quietMs` ends the storm; the spacing
@@ -80,9 +91,18 @@ export class RebuildPacing {
     return this.streak;
   }
 
-  /** When a paced rebuild may start, given when the previous build ended (P1..P3, P6). */
-  dueAt(lastEndAt: number): number {
-    const { minMs, quietMs } = this.options;
+  /**
+   * When a paced rebuild may start, given when the previous build ended and since when a rebuild has been due
+   * (a newer version seen while nothing was building) (P1..P3, P6, P8).
+   */
+  dueAt(lastEndAt: number, dueSince: number): number {
+    const { minMs, maxMs, quietMs } = this.options;
+    if (this.options.leading === false) {
+      // P8: the trailing edge, capped at maxMs (+ P6) after the rebuild became due. With no hint within
+      // quietMs (a poll, a resync) that is in the past: P1 alone.
+      const cap = dueSince + maxMs * (1 + 0.5 * this.spread);
+      return Math.max(lastEndAt + minMs, Math.min(this.lastHintAt + quietMs, cap));
+    }
     if (this.streak === 0) return lastEndAt + minMs; // P1
     const spacing = this.spacing(); // P2
     const extra = this.options.naive ? 0 : spacing * 0.5 * this.spread; // P6

@@ -93,6 +93,7 @@ class ReloaderImpl<R, Tx> implements Reloader<R, Tx> {
         minMs: resolved.minRebuildIntervalMs,
         maxMs: resolved.maxRebuildIntervalMs,
         quietMs: resolved.stormQuietMs,
+        leading: resolved.leadingRebuild,
       },
       retryBaseMs: resolved.retryBaseMs,
       retryMaxMs: resolved.retryMaxMs,

@@ -17,6 +17,12 @@ import { flush } from './helpers.js';
  * M4 (P1, P7) a commit after a quiet spell (no build, no hint for MAX_MS, the longest spacing a storm reaches, last
  *    build ended MIN_MS ago, last read MIN_HINT_MS ago) starts its build at once.
  *
+ * With `leadingRebuild: false` (P8) M4 is replaced, and M3 is tighter:
+ * M3' a burst of `forMs` starts at most TRAILING_BOUND(forMs) builds: one in flight when it began, one per MAX_MS
+ *    while it lasts, and the trailing one.
+ * M5 (P8) every build starts at least QUIET_MS after the last hint, or at least MAX_MS after the previous build
+ *    ended: no build at a burst's first hint, nor in the middle of a burst before the cap.
+ *
  * The negative controls run the same schedules with the backoff or the trailing edge switched off and must fail.
  * Reproduce: APPHOOK_FC_SEED=<seed> pnpm vitest run packages/core/test/storm-model.test.ts
  */
@@ -31,6 +37,8 @@ const MAX_BUILD_MS = 40;
 const CONVERGE_MS = MIN_HINT_MS + Math.max(MIN_MS, QUIET_MS) + 2 * MAX_BUILD_MS + 5;
 /** Leading build, the doubling up to MAX_MS, then one per MAX_MS, and the trailing one. */
 const BURST_BOUND = (forMs: number) => 3 + Math.ceil(Math.log2(MAX_MS / MIN_MS)) + Math.floor(forMs / MAX_MS);
+/** P8: the build in flight when the burst began, one per MAX_MS, and the trailing one. */
+const TRAILING_BOUND = (forMs: number) => 2 + Math.floor(forMs / MAX_MS);
 
 type Action =
   | { t: 'commit' }
@@ -70,6 +78,9 @@ interface Variant {
   snapshots: boolean;
   maxRebuildIntervalMs?: number;
   stormQuietMs?: number;
+  leadingRebuild?: boolean;
+  /** Check M3' and M5 instead of M3 and M4 (P8); `true` with the leading edge on is a negative control. */
+  trailing?: boolean;
 }
 
 async function world(variant: Variant) {
@@ -102,7 +113,12 @@ async function world(variant: Variant) {
       log.building = true;
       log.readsThisBuild = 0;
       log.readsThisPending = 0;
-      log.buildStarts.push(Date.now());
+      const now = Date.now();
+      if (variant.trailing && now - log.lastHint < QUIET_MS && now - log.lastBuildEnd < MAX_MS)
+        log.problems.push(
+          `M5: a build started ${now - log.lastHint} ms after a hint, ${now - log.lastBuildEnd} ms after the last build`,
+        );
+      log.buildStarts.push(now);
       await new Promise((resolve) => setTimeout(resolve, plan.shift() ?? 5));
       log.building = false;
       log.lastBuildEnd = Date.now();
@@ -119,6 +135,7 @@ async function world(variant: Variant) {
     maxRebuildIntervalMs: variant.maxRebuildIntervalMs ?? MAX_MS,
     stormQuietMs: variant.stormQuietMs ?? QUIET_MS,
     minHintIntervalMs: MIN_HINT_MS,
+    ...(variant.leadingRebuild === undefined ? {} : { leadingRebuild: variant.leadingRebuild }),
     logger: false,
   });
   pending = () => {
@@ -141,7 +158,7 @@ async function world(variant: Variant) {
     log.lastHint = at;
     lastCommit = { version: await inner.transaction((tx) => inner.bump(tx, 'default')), at };
     await vi.advanceTimersByTimeAsync(0);
-    if (quiet && log.buildStarts.at(-1) !== at)
+    if (quiet && !variant.trailing && log.buildStarts.at(-1) !== at)
       log.problems.push(`M4: a commit after a quiet spell did not build at once`);
   };
   const check = () => {
@@ -164,9 +181,10 @@ async function world(variant: Variant) {
           check();
         }
         const builds = log.buildStarts.length - before;
-        if (builds > BURST_BOUND(a.forMs))
+        const bound = variant.trailing ? TRAILING_BOUND(a.forMs) : BURST_BOUND(a.forMs);
+        if (builds > bound)
           throw new Error(
-            `M3: a ${a.forMs} ms burst (a hint every ${a.everyMs} ms) started ${builds} builds`,
+            `M3${variant.trailing ? "'" : ''}: a ${a.forMs} ms burst (a hint every ${a.everyMs} ms) started ${builds} builds`,
           );
         return;
       }
@@ -227,6 +245,22 @@ describe('storm pacing model: random bursts, commits and forged hints', () => {
       await fc.assert(property({ snapshots }), { seed: SEED, numRuns: RUNS });
     });
   }
+
+  for (const snapshots of [true, false]) {
+    it(`leadingRebuild: false keeps M1, M2, M3' and M5 after every step (${snapshots ? 'snapshot builds' : 'a store without readSnapshot'})`, async () => {
+      await fc.assert(property({ snapshots, leadingRebuild: false, trailing: true }), {
+        seed: SEED,
+        numRuns: RUNS,
+      });
+    });
+  }
+
+  it("negative control: with the leading edge on, the same schedules break M5 or M3'", async () => {
+    const broken = await brokenInvariant(
+      fc.assert(property({ snapshots: true, trailing: true }), { seed: SEED, numRuns: RUNS }),
+    );
+    expect(broken).toMatch(/^M[35]$/);
+  });
 
   it('negative control: without the backoff (maxRebuildIntervalMs = minRebuildIntervalMs) a burst breaks M3', async () => {
     const broken = await brokenInvariant(
