@@ -20,6 +20,8 @@ export interface DbConfig {
   channel?: string;
   /** Postgres: `false` sends no NOTIFY at all, so pushes travel only through Redis. @default true */
   notify?: boolean;
+  /** Postgres: the store's `minNotifyIntervalMs` (one NOTIFY per window in a burst). @default the store's */
+  minNotifyIntervalMs?: number;
 }
 
 export interface Database {
@@ -54,6 +56,9 @@ export async function openDatabase(config: DbConfig): Promise<Database> {
         : config.channel
           ? { channel: config.channel }
           : {}),
+      ...(config.minNotifyIntervalMs !== undefined
+        ? { minNotifyIntervalMs: config.minNotifyIntervalMs }
+        : {}),
     });
   } else {
     const { MikroORM } = await import('@mikro-orm/mysql');

@@ -25,6 +25,18 @@ export interface ChannelGroup {
   workers?: number;
   /** Measure idle reads (default true). */
   idle?: boolean;
+  /** Reloader options of this group's workers, over the run's. */
+  reloaderOptions?: Record<string, unknown>;
+  /**
+   * The writer's publish window: its reloader's `minPublishIntervalMs` (Redis) and its Postgres store's
+   * `minNotifyIntervalMs` (NOTIFY). Default: the library's (10 ms).
+   */
+  windowMs?: number;
+  /**
+   * What this group's options add by design to an isolated commit's propagation (with `leadingRebuild: false`:
+   * `stormQuietMs`): its propagation bound is 20 ms + this + one rebuild.
+   */
+  heldMs?: number;
 }
 
 export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
@@ -49,6 +61,22 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     propagation: true,
     storm: true,
     pushTarget: true,
+  },
+  {
+    // The storm's trade (issue 15): no rebuild at a storm's first hint, and fewer hints. Every isolated commit
+    // pays stormQuietMs more (its propagation bound says so); a burst costs one rebuild at its end.
+    id: 'pg-notify-trailing', // TRAILING_GROUP
+    label: 'Postgres NOTIFY (push, leadingRebuild: false, 25 ms window)',
+    db: 'postgres',
+    mode: 'push',
+    notify: true,
+    redis: false,
+    propagation: true,
+    storm: true,
+    pushTarget: true,
+    reloaderOptions: { leadingRebuild: false },
+    windowMs: 25,
+    heldMs: 50,
   },
   {
     id: 'poll-100ms',
@@ -114,6 +142,9 @@ export const TWO_WORKER_GROUPS: readonly ChannelGroup[] = CHANNEL_GROUPS.filter(
     idle: false,
   }),
 );
+
+/** The push group that trades an isolated commit's stormQuietMs for the storm (leadingRebuild: false). */
+export const TRAILING_GROUP = 'pg-notify-trailing';
 
 /** The interval group whose storm commit rate a push storm is compared with (the writer is not slowed by it). */
 export const STORM_BASELINE = 'poll-1s';

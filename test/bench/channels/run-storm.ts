@@ -28,15 +28,15 @@ import { median, medianCI, round, sleep } from '../lib/stats.js';
 import { type ChannelGroup, STORM_BASELINE } from './groups.js';
 import {
   firstAtLeast,
+  openGroupWriter,
   type Received,
   readStats,
-  redisChannelOf,
   reloaderErrorsOf,
   type StartOptions,
   startGroupWorkers,
   track,
 } from './workers.js';
-import { type Commit, Writer } from './writer.js';
+import type { Commit, Writer } from './writer.js';
 
 export interface StormOptions extends StartOptions {
   workers: number;
@@ -168,13 +168,7 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
       const received = workers.map(track);
       let writer: Writer;
       try {
-        writer = await Writer.open(
-          db.config,
-          'bench',
-          group.redis && options.redisUrl
-            ? { url: options.redisUrl, channel: redisChannelOf(db) }
-            : undefined,
-        );
+        writer = await openGroupWriter(group, db, options);
       } catch (error) {
         await Promise.allSettled(workers.map((w) => w.stop()));
         throw error;

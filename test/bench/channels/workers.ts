@@ -9,6 +9,7 @@ import { spawnWorker, type WorkerHandle } from '@apphook/example-pages-site/spaw
 import type { BenchDatabase } from '../lib/database.js';
 import { type Distribution, round } from '../lib/stats.js';
 import type { ChannelGroup } from './groups.js';
+import { Writer } from './writer.js';
 
 export interface Received {
   version: number;
@@ -49,7 +50,9 @@ export async function startGroupWorkers(
           mode: group.mode,
           ...(group.intervalMs ? { intervalMs: group.intervalMs } : {}),
           safetyIntervalMs: options.safetyIntervalMs,
-          ...(options.reloaderOptions ? { reloaderOptions: options.reloaderOptions } : {}),
+          ...(options.reloaderOptions || group.reloaderOptions
+            ? { reloaderOptions: { ...options.reloaderOptions, ...group.reloaderOptions } }
+            : {}),
           ...(group.redis ? { redisUrl: options.redisUrl, redisChannel: redisChannelOf(db) } : {}),
         },
         { startTimeoutMs: options.startTimeoutMs ?? 30_000 },
@@ -67,6 +70,22 @@ export async function startGroupWorkers(
     };
   }
   throw new Error(`${group.id}: a worker did not start: ${message}`);
+}
+
+/** The writer of `group` on `db`: its publish window (`windowMs`) on the channel the group listens to. */
+export function openGroupWriter(
+  group: ChannelGroup,
+  db: BenchDatabase,
+  options: StartOptions,
+): Promise<Writer> {
+  const config =
+    group.windowMs === undefined ? db.config : { ...db.config, minNotifyIntervalMs: group.windowMs };
+  return Writer.open(config, 'bench', {
+    ...(group.redis && options.redisUrl
+      ? { redis: { url: options.redisUrl, channel: redisChannelOf(db) } }
+      : {}),
+    ...(group.windowMs !== undefined ? { minPublishIntervalMs: group.windowMs } : {}),
+  });
 }
 
 /** Build reports of one worker, stamped when they reached this process. */

@@ -23,8 +23,9 @@ export class Writer {
   static async open(
     config: DbConfig,
     scope: string,
-    redis?: { url: string; channel: string },
+    options: { redis?: { url: string; channel: string }; minPublishIntervalMs?: number } = {},
   ): Promise<Writer> {
+    const { redis } = options;
     const db = await openDatabase(config);
     let notifier: Notifier | undefined;
     let quit = async () => {};
@@ -46,6 +47,9 @@ export class Writer {
       intervalMs: 3_600_000,
       logger: false,
       ...(notifier ? { notifier } : {}),
+      ...(options.minPublishIntervalMs !== undefined
+        ? { minPublishIntervalMs: options.minPublishIntervalMs }
+        : {}),
     });
     await reloader.start();
     return new Writer(db, reloader, quit);

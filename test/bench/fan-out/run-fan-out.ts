@@ -79,7 +79,7 @@ async function fanOut(channel: FanOutRow['channel'], options: FanOutOptions): Pr
     for (const config of configs) {
       children.push(await startChild<FanOutChildInfo>(childPath, config, { startTimeoutMs: 120_000 }));
     }
-    writer = await Writer.open(db.config, 'fan-out', redisConfig);
+    writer = await Writer.open(db.config, 'fan-out', redisConfig ? { redis: redisConfig } : {});
     const all: number[] = [];
     const each: number[] = [];
     for (let i = 0; i < options.commits; i++) {
