@@ -27,6 +27,8 @@ export interface ScenarioConfig {
   frameworks?: Array<'express' | 'fastify'>;
   /** Workers announce to the fleet view (a table or Redis keys of this scenario's own). */
   fleet?: SiteFleetConfig;
+  /** Reloader options of every worker (`createReloader`'s, over the site's). */
+  reloaderOptions?: Record<string, unknown>;
 }
 
 /** A database of its own (fresh tables or file), the workers on it, and the history the writer records. */
@@ -69,6 +71,7 @@ export class Scenario {
       ...(this.config.failVersions ? { failVersions: this.config.failVersions } : {}),
       framework: this.frameworkFor(name),
       ...(this.config.fleet ? { fleet: this.fleetConfig() } : {}),
+      ...(this.config.reloaderOptions ? { reloaderOptions: this.config.reloaderOptions } : {}),
       ...extra,
     };
   }
