@@ -11,12 +11,13 @@ const DB_LABEL: Record<string, string> = { postgres: 'PostgreSQL', sqlite: 'SQLi
 
 const VARIANT_NAMES: Record<string, string> = {
   'push-handler': 'push through binding.handler',
+  'push-no-ctx': 'push with forwardExecutionCtx: false',
   'push-light': "push with routing: 'light'",
 };
 
 /** Where the added time goes, per binding, from CPU profiles of the in-process variants. */
 const MISSED_CAUSE: Record<string, string> = {
-  hono: 'a second dispatch (your app routes to the binding’s middleware, then the built app runs its own router and creates a second Context) and the probe of c.executionCtx, whose getter throws where the runtime gives none (caught without a stack trace); serving with binding.handler skips both (its row)',
+  hono: 'mostly the probe of c.executionCtx, whose getter throws where the runtime gives none (about 1 µs even without a stack trace; forwardExecutionCtx: false skips it, its row), then a second dispatch (your app routes to the binding’s middleware, then the built app runs its own router and creates a second Context); serving with binding.handler skips both (its row)',
   fastify:
     "the hand-over to the build's own Fastify instance: a second router lookup and a second request and reply pair per request (routing: 'light' serves the build's table with the app's own request and reply; its row)",
 };
@@ -29,7 +30,7 @@ export function microTargets(micro: MicroResult | undefined): Target[] {
   if (!micro) return [];
   const out: Target[] = [];
   for (const row of micro.rows) {
-    if (!['push', 'interval', 'push-handler', 'push-light'].includes(row.variant)) continue;
+    if (!['push', 'interval', 'push-handler', 'push-no-ctx', 'push-light'].includes(row.variant)) continue;
     const http = micro.http.find((h) => h.binding === row.binding);
     const status = verdictAtLeast(row.httpRatioCI, 0.98);
     // What 2 % of the bare server's CPU is: the most apphook may add.
