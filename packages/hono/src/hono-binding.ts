@@ -57,8 +57,8 @@ export interface HonoBindingOptions<R extends HonoApp> {
 export interface HonoBinding<R extends HonoApp> extends Binding<R> {
   /**
    * Mount with `app.use(binding.middleware)`: each request is handed to the app that was current when it
-   * arrived (`app.fetch(c.req.raw, c.env, c.executionCtx)`) and stays on it (G6); an unmatched path goes on
-   * to `next()` (see `fallthrough`).
+   * arrived (`app.fetch(c.req.raw, c.env, c.executionCtx)`, see `forwardExecutionCtx`) and stays on it (G6);
+   * an unmatched path goes on to `next()` (see `fallthrough`).
    */
   readonly middleware: MiddlewareHandler;
   /**
