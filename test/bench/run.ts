@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale]`
+ * `pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale] [--bindings hono,...]`
  *
  * Measures, side by side in one run, what apphook costs and buys against django CMS's per-request token read:
  * hot-path overhead, propagation, storm, idle cost and scale. Prints ratios and targets, and writes the results
@@ -21,7 +21,8 @@ import { runStorms } from './channels/run-storm.js';
 import { runFanOut } from './fan-out/run-fan-out.js';
 import { runHotPath } from './hot-path/run-hot-path.js';
 import { describeEnvironment } from './lib/environment.js';
-import { runMicro } from './micro/run-micro.js';
+import type { MicroBinding } from './micro/apps.js';
+import { MICRO_BINDINGS, runMicro } from './micro/run-micro.js';
 import { type BenchResults, type BenchSettings, renderMarkdown } from './report/markdown.js';
 import { upgradeOlderStorms } from './report/storm.js';
 import { evaluateTargets } from './report/targets.js';
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     only: { type: 'string' },
     groups: { type: 'string' },
+    bindings: { type: 'string' },
     render: { type: 'string' },
     db: { type: 'string' },
     profile: { type: 'string' },
@@ -51,7 +53,7 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(
-    'pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale] [--groups pg-notify-2w,redis-2w] [--db postgres|sqlite] [--profile DIR] [--no-pin] [--render results.json]',
+    'pnpm bench [--quick] [--out DIR] [--only hot-path,micro,channels,storm,fan-out,scale] [--groups pg-notify-2w,redis-2w] [--bindings hono,express] [--db postgres|sqlite] [--profile DIR] [--no-pin] [--render results.json]',
   );
   process.exit(0);
 }
@@ -80,6 +82,14 @@ const only = (args.only?.split(',').map((s) => s.trim()) ??
 const unknown = only.filter((s) => !SECTIONS.includes(s));
 if (unknown.length) {
   console.error(`--only takes ${SECTIONS.join(', ')}; got ${unknown.join(', ')}`);
+  process.exit(2);
+}
+
+// `--bindings`: section 1b for these bindings only (a before/after of one binding).
+const microBindings = args.bindings?.split(',').map((s) => s.trim()) as MicroBinding[] | undefined;
+const unknownBindings = microBindings?.filter((b) => !MICRO_BINDINGS.includes(b)) ?? [];
+if (unknownBindings.length) {
+  console.error(`--bindings takes ${MICRO_BINDINGS.join(', ')}; got ${unknownBindings.join(', ')}`);
   process.exit(2);
 }
 
@@ -157,11 +167,11 @@ const settings: BenchSettings = quick
     };
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-// A storm-only run is a before/after comparison: it never replaces the full report in docs/.
+// A storm-only run, or one of some bindings, is a before/after comparison: it never replaces the full report in docs/.
 const stormOnly = only.includes('storm') && !only.includes('channels');
 const outDir = args.out
   ? resolve(process.env.INIT_CWD ?? process.cwd(), args.out)
-  : quick || stormOnly
+  : quick || stormOnly || microBindings
     ? mkdtempSync(join(os.tmpdir(), 'apphook-bench-'))
     : join(repoRoot, 'docs');
 
@@ -295,6 +305,7 @@ if (only.includes('micro')) {
       ...settings.micro,
       // The request-mode rows on real stores open MikroORM in the parent and the Express child: not in --quick.
       stores: quick ? [] : postgres ? ['postgres', 'sqlite'] : ['sqlite'],
+      ...(microBindings ? { bindings: microBindings } : {}),
       log,
     });
     problems.push(...results.micro.problems);

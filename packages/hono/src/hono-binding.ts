@@ -9,7 +9,7 @@ import {
   resolveFirstBuildOptions,
   type Version,
 } from '@apphook/core';
-import type { Context, ExecutionContext, MiddlewareHandler, NotFoundHandler } from 'hono';
+import type { Context, ExecutionContext, MiddlewareHandler, Next, NotFoundHandler } from 'hono';
 
 const NAME = 'apphook/hono';
 
@@ -33,6 +33,15 @@ export interface HonoBindingOptions<R extends HonoApp> {
    */
   fallthrough?: boolean;
   /**
+   * `true`: `binding.middleware` hands the built app exactly the execution context the outer app got, or
+   * none where it got none. Hono's `c.executionCtx` throws when there is none (Node, Bun), and that thrown
+   * and caught error is most of what the middleware adds to a request there (about 1 us).
+   * `false`: the middleware does not read it and the built app gets none (`c.executionCtx` throws in it),
+   * for a runtime that gives none anyway. `binding.handler` always passes on what it is called with.
+   * @default true
+   */
+  forwardExecutionCtx?: boolean;
+  /**
    * How long a request that arrives before the first build waits for it, before the binding answers 503
    * with `Retry-After`. `0` answers 503 at once.
    * @default 5000
@@ -48,15 +57,19 @@ export interface HonoBindingOptions<R extends HonoApp> {
 export interface HonoBinding<R extends HonoApp> extends Binding<R> {
   /**
    * Mount with `app.use(binding.middleware)`: each request is handed to the app that was current when it
-   * arrived (`app.fetch(c.req.raw, c.env, c.executionCtx)`) and stays on it (G6); an unmatched path goes on
-   * to `next()` (see `fallthrough`).
+   * arrived (`app.fetch(c.req.raw, c.env, c.executionCtx)`, see `forwardExecutionCtx`) and stays on it (G6);
+   * an unmatched path goes on to `next()` (see `fallthrough`).
    */
   readonly middleware: MiddlewareHandler;
   /**
    * A fetch handler, for `serve({ fetch: binding.handler })` or `app.mount('/prefix', binding.handler)`.
    * Nothing comes after it, so an unmatched path gets the 404.
    */
-  readonly handler: (request: Request, env?: unknown, executionCtx?: ExecutionContext) => Promise<Response>;
+  readonly handler: (
+    request: Request,
+    env?: unknown,
+    executionCtx?: ExecutionContext,
+  ) => Response | Promise<Response>;
   /** The app now served, `undefined` before the first build. */
   readonly current: R | undefined;
   /** Its version, `undefined` before the first build. */
@@ -74,6 +87,12 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
   if (typeof fallthrough !== 'boolean') {
     throw new ApphookOptionError(
       `[${NAME}] fallthrough must be true or false, got ${describeValue(fallthrough)}`,
+    );
+  }
+  const forwardExecutionCtx = options?.forwardExecutionCtx ?? true;
+  if (typeof forwardExecutionCtx !== 'boolean') {
+    throw new ApphookOptionError(
+      `[${NAME}] forwardExecutionCtx must be true or false, got ${describeValue(forwardExecutionCtx)}`,
     );
   }
   // Requests the built app did not match; keyed by the Request object, which the built app receives as is.
@@ -99,35 +118,50 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
     },
   });
 
-  const acquire = (): R | Promise<R | undefined> => core.acquire(firstBuildWaitMs);
   const unavailable = () =>
     new Response(NOT_READY_MESSAGE, {
       status: 503,
       headers: { 'Retry-After': retryAfter, 'Content-Type': 'text/plain; charset=utf-8' },
     });
 
-  const middleware: MiddlewareHandler = async (c, next) => {
-    // Taken once: a swap during this request does not change which app handles it (G6).
-    const acquired = acquire();
-    const app = acquired instanceof Promise ? await acquired : acquired;
-    if (app === undefined) return unavailable();
+  // No async functions on the hot path: when the app is built and its route answers synchronously, the
+  // Response goes back synchronously too, and @hono/node-server writes such a Response on its fast path (no
+  // promise, no close listener); an async wrapper cost more than the rest of the binding (bench section 1b).
+  // Hono's dispatch and compose take a plain return from a middleware as they take a promise.
+  const served = (request: Request, response: Response, next: Next): Response | Promise<unknown> =>
+    // Delete, not has(): the mark is one request's; a matched request costs one lookup either way.
+    unmatched.delete(request) ? next() : response;
+  const serve = (app: R, c: Context, next: Next): Response | Promise<unknown> => {
     const request = c.req.raw;
-    const response = await app.fetch(request, c.env, executionContext(c));
-    if (unmatched.has(request)) {
-      unmatched.delete(request);
-      await next();
-      return;
-    }
-    return response;
+    const response = app.fetch(request, c.env, forwardExecutionCtx ? executionContext(c) : undefined);
+    return response instanceof Promise
+      ? response.then<unknown>((r) => served(request, r, next))
+      : served(request, response, next);
   };
+  const middleware = ((c, next) => {
+    // Taken once: a swap during this request does not change which app handles it (G6).
+    const acquired = core.acquire(firstBuildWaitMs);
+    if (!(acquired instanceof Promise)) return serve(acquired, c, next);
+    return acquired.then<unknown>((app) => (app === undefined ? unavailable() : serve(app, c, next)));
+  }) as MiddlewareHandler;
 
-  const handler = async (request: Request, env?: unknown, executionCtx?: ExecutionContext) => {
-    const acquired = acquire();
-    const app = acquired instanceof Promise ? await acquired : acquired;
-    if (app === undefined) return unavailable();
-    const response = await app.fetch(request, env, executionCtx);
+  const fetched = (request: Request, response: Response) => {
+    // Nothing comes after the handler: an unmatched request keeps its 404, and its mark goes.
     unmatched.delete(request);
     return response;
+  };
+  const handle = (app: R, request: Request, env: unknown, executionCtx: ExecutionContext | undefined) => {
+    const response = app.fetch(request, env, executionCtx);
+    return response instanceof Promise
+      ? response.then((r) => fetched(request, r))
+      : fetched(request, response);
+  };
+  const handler = (request: Request, env?: unknown, executionCtx?: ExecutionContext) => {
+    const acquired = core.acquire(firstBuildWaitMs);
+    if (!(acquired instanceof Promise)) return handle(acquired, request, env, executionCtx);
+    return acquired.then((app) =>
+      app === undefined ? unavailable() : handle(app, request, env, executionCtx),
+    );
   };
 
   return core.expose({ middleware, handler }) as HonoBinding<R>;
@@ -135,10 +169,11 @@ export function honoBinding<R extends HonoApp>(options: HonoBindingOptions<R>): 
 
 /**
  * `c.executionCtx`, or `undefined` where the runtime gave none (Node, Bun): Hono's getter then throws, and the
- * only way to tell is to catch it. The built app must see exactly what the outer one got (Hono's own mount and
- * method-override middleware probe it the same way), so it is probed, not guessed from the runtime. Without a
- * stack trace, though: capturing one cost about 8 us per request, as much as the rest of Hono's request, and
- * was the binding's whole measured overhead in Node (bench section 1b).
+ * only way to tell is to catch it (Context keeps the value in a private field, with no other reader). The built
+ * app must see exactly what the outer one got (Hono's own mount and method-override middleware probe it the
+ * same way), so it is probed, not guessed from the runtime. Without a stack trace, though: capturing one cost
+ * about 8 us per request. The throw alone still costs about 1 us, most of what the middleware adds on Node;
+ * `forwardExecutionCtx: false` skips the probe.
  */
 function executionContext(c: Context): ExecutionContext | undefined {
   const limit = Error.stackTraceLimit;

@@ -13,6 +13,7 @@ export type MicroBinding = 'express' | 'fastify' | 'koa' | 'hono' | 'nestjs';
  * `request-postgres` and `request-sqlite`: request mode reading the version from a real store, one read per
  * request (requests come one at a time here, so none shares a read: the worst case of G7's shared read).
  * `push-handler` (Hono only): push mode served by `binding.handler` as the whole app, no outer Hono app.
+ * `push-no-ctx` (Hono only): push mode through the middleware with `forwardExecutionCtx: false`.
  * `push-light` (Fastify only): push mode with `routing: 'light'` (no fresh instance per build, no hand-over).
  */
 export type MicroVariant =
@@ -22,6 +23,7 @@ export type MicroVariant =
   | 'request-postgres'
   | 'request-sqlite'
   | 'push-handler'
+  | 'push-no-ctx'
   | 'push-light';
 
 export interface MicroApp {
@@ -67,7 +69,7 @@ export async function buildApp(
     }
     const mode: ReloaderMode = kind
       ? 'request'
-      : variant === 'push-handler' || variant === 'push-light'
+      : variant === 'push-handler' || variant === 'push-no-ctx' || variant === 'push-light'
         ? 'push'
         : (variant as ReloaderMode);
     const reloader = createReloader({ store, binding: b, mode, scope: 'micro', logger: false });
@@ -179,7 +181,10 @@ export async function buildApp(
   if (variant === 'bare') app.route('/', pages());
   else {
     const { honoBinding } = await import('@apphook/hono');
-    const b = honoBinding({ rebuildRoutes: () => pages() });
+    const b = honoBinding({
+      rebuildRoutes: () => pages(),
+      ...(variant === 'push-no-ctx' ? { forwardExecutionCtx: false } : {}),
+    });
     if (variant === 'push-handler') fetch = b.handler;
     else app.use(b.middleware);
     await reload(b);

@@ -12,6 +12,7 @@ export const MICRO_VARIANT_LABELS: Record<MicroVariant, string> = {
   'request-postgres': 'request (PostgreSQL store, one version read per request)',
   'request-sqlite': 'request (SQLite store, one version read per request)',
   'push-handler': 'push, served by binding.handler (no outer Hono app)',
+  'push-no-ctx': 'push, forwardExecutionCtx: false (no c.executionCtx probe)',
   'push-light': "push, routing: 'light' (no fresh instance per build)",
 };
 

@@ -37,6 +37,8 @@ export interface MicroOptions {
   connections: number;
   /** Also measure request mode on these real stores (Express only; none in the quick run, to keep it short). */
   stores: Array<'postgres' | 'sqlite'>;
+  /** Only these bindings (`--bindings`, for a before/after of one binding); all when absent. */
+  bindings?: readonly MicroBinding[];
   log(line: string): void;
 }
 
@@ -94,9 +96,9 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
         problems.push(`micro: could not create the ${kind} database: ${String(error)}`);
       }
     }
-    for (const binding of MICRO_BINDINGS) {
+    for (const binding of options.bindings ?? MICRO_BINDINGS) {
       const variants: MicroVariant[] = [...MODES];
-      if (binding === 'hono') variants.push('push-handler');
+      if (binding === 'hono') variants.push('push-no-ctx', 'push-handler');
       if (binding === 'fastify') variants.push('push-light');
       if (binding === 'express') {
         if (databases.postgres) variants.push('request-postgres');

@@ -11,12 +11,15 @@ const DB_LABEL: Record<string, string> = { postgres: 'PostgreSQL', sqlite: 'SQLi
 
 const VARIANT_NAMES: Record<string, string> = {
   'push-handler': 'push through binding.handler',
+  'push-no-ctx': 'push with forwardExecutionCtx: false',
   'push-light': "push with routing: 'light'",
 };
 
-/** Where the added time goes, per binding, from CPU profiles of the in-process variants. */
+/** Where the added time goes, per binding (or `binding/variant`), from CPU profiles of the in-process variants. */
 const MISSED_CAUSE: Record<string, string> = {
-  hono: 'a second dispatch (your app routes to the binding’s middleware, then the built app runs its own router and creates a second Context) and the probe of c.executionCtx, whose getter throws where the runtime gives none (caught without a stack trace); serving with binding.handler skips both (its row)',
+  'hono/push-no-ctx':
+    'Hono’s second dispatch: your app routes to the binding’s middleware, then the built app runs its own router and creates a second Context; serving with binding.handler skips it (its row)',
+  hono: 'mostly the probe of c.executionCtx, whose getter throws where the runtime gives none (about 1 µs even without a stack trace; forwardExecutionCtx: false skips it, its row), then a second dispatch (your app routes to the binding’s middleware, then the built app runs its own router and creates a second Context); serving with binding.handler skips both (its row)',
   fastify:
     "the hand-over to the build's own Fastify instance: a second router lookup and a second request and reply pair per request (routing: 'light' serves the build's table with the app's own request and reply; its row)",
 };
@@ -29,7 +32,7 @@ export function microTargets(micro: MicroResult | undefined): Target[] {
   if (!micro) return [];
   const out: Target[] = [];
   for (const row of micro.rows) {
-    if (!['push', 'interval', 'push-handler', 'push-light'].includes(row.variant)) continue;
+    if (!['push', 'interval', 'push-handler', 'push-no-ctx', 'push-light'].includes(row.variant)) continue;
     const http = micro.http.find((h) => h.binding === row.binding);
     const status = verdictAtLeast(row.httpRatioCI, 0.98);
     // What 2 % of the bare server's CPU is: the most apphook may add.
@@ -45,7 +48,7 @@ export function microTargets(micro: MicroResult | undefined): Target[] {
             note:
               status === 'inconclusive'
                 ? `the interval contains 0.98 (${row.rounds} rounds): more rounds or a quieter machine would decide it.`
-                : `apphook adds ${Math.round(row.addedNs)} ns, more than 2 % of the ${fixed((http?.cpuNs ?? Number.NaN) / 1000, 1)} µs ${row.binding} spends on a request of this ${micro.options.routes}-route app: ${MISSED_CAUSE[row.binding] ?? 'the binding’s delegation (middleware, acquire, hand-over to the built router)'}.`,
+                : `apphook adds ${Math.round(row.addedNs)} ns, more than 2 % of the ${fixed((http?.cpuNs ?? Number.NaN) / 1000, 1)} µs ${row.binding} spends on a request of this ${micro.options.routes}-route app: ${MISSED_CAUSE[`${row.binding}/${row.variant}`] ?? MISSED_CAUSE[row.binding] ?? 'the binding’s delegation (middleware, acquire, hand-over to the built router)'}.`,
           }),
     });
   }
