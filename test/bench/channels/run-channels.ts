@@ -88,7 +88,10 @@ export async function runChannelGroup(group: ChannelGroup, options: ChannelOptio
     result.skipped = 'Redis is not reachable';
     return result;
   }
-  const db = await createBenchDatabase(group.db, options.routes, { pgChannel: group.notify });
+  const db = await createBenchDatabase(group.db, options.routes, {
+    pgChannel: group.notify,
+    ownDatabase: true,
+  });
   let workers: WorkerHandle[] = [];
   let writer: Writer | undefined;
   try {

@@ -157,7 +157,10 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
         entry.skipped = 'Redis is not reachable';
         continue;
       }
-      const db = await createBenchDatabase(group.db, options.routes, { pgChannel: group.notify });
+      const db = await createBenchDatabase(group.db, options.routes, {
+        pgChannel: group.notify,
+        ownDatabase: true,
+      });
       opened.push(db);
       const started = await startGroupWorkers(group, count, db, options);
       if (started.skipped !== undefined) {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type DbConfig, type DbKind, openDatabase } from '@apphook/example-pages-site/db';
 import { services } from '@apphook/test-suite/services';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import pg from 'pg';
 
 export interface BenchDatabase {
   config: DbConfig;
@@ -22,36 +23,49 @@ export function pagePath(i: number): string {
   return `/page-${String(i).padStart(5, '0')}`;
 }
 
-/** Creates the tables and seeds `pages` rows. `pgChannel: false` turns Postgres NOTIFY off (Redis-only runs). */
+/**
+ * Creates the tables and seeds `pages` rows. `pgChannel: false` turns Postgres NOTIFY off (Redis-only runs).
+ * `ownDatabase`: on Postgres, the tables go into a database of their own, created here and dropped by `drop()`.
+ * Groups whose workers run at once need it: a NOTIFY wakes every LISTEN connection of its database, whatever
+ * channel it listens on (Postgres signals them all to read the shared queue), so with one database each
+ * group's storm would also wake the other groups' listeners, which a fleet of its own would not have.
+ */
 export async function createBenchDatabase(
   kind: DbKind,
   pages: number,
-  options: { pgChannel?: boolean } = {},
+  options: { pgChannel?: boolean; ownDatabase?: boolean } = {},
 ): Promise<BenchDatabase> {
   const tag = `bench_${randomBytes(4).toString('hex')}`;
   const dir = kind === 'sqlite' ? mkdtempSync(join(tmpdir(), 'apphook-bench-')) : undefined;
+  const own = kind === 'postgres' && options.ownDatabase === true;
+  if (own) await admin(`create database ${tag}`);
   const config: DbConfig = {
     kind,
     ...(dir
       ? { file: join(dir, 'site.sqlite') }
-      : { url: kind === 'postgres' ? services.postgres : services.mysql }),
+      : { url: kind === 'postgres' ? (own ? databaseUrl(tag) : services.postgres) : services.mysql }),
     pagesTable: `${tag}_pages`,
     tokenTable: `${tag}_token`,
     ...(kind === 'postgres'
       ? { channel: tag, ...(options.pgChannel === false ? { notify: false } : {}) }
       : {}),
   };
-  const db = await openDatabase(config);
   try {
-    const em = db.orm.em.fork();
-    const rows = Array.from({ length: pages }, (_, i) => ({
-      path: pagePath(i),
-      title: `Page ${i}`,
-      body: `<p>Body of page ${i}, from the database.</p>`,
-    }));
-    for (let i = 0; i < rows.length; i += 500) await em.insertMany(db.Page, rows.slice(i, i + 500));
-  } finally {
-    await db.close();
+    const db = await openDatabase(config);
+    try {
+      const em = db.orm.em.fork();
+      const rows = Array.from({ length: pages }, (_, i) => ({
+        path: pagePath(i),
+        title: `Page ${i}`,
+        body: `<p>Body of page ${i}, from the database.</p>`,
+      }));
+      for (let i = 0; i < rows.length; i += 500) await em.insertMany(db.Page, rows.slice(i, i + 500));
+    } finally {
+      await db.close();
+    }
+  } catch (error) {
+    if (own) await admin(`drop database if exists ${tag} with (force)`).catch(() => {});
+    throw error;
   }
   return {
     config,
@@ -60,6 +74,10 @@ export async function createBenchDatabase(
     async drop() {
       if (dir) {
         rmSync(dir, { recursive: true, force: true });
+        return;
+      }
+      if (own) {
+        await admin(`drop database if exists ${tag} with (force)`);
         return;
       }
       const database = await openDatabase(config);
@@ -73,4 +91,22 @@ export async function createBenchDatabase(
       }
     },
   };
+}
+
+/** `services.postgres` with another database name. */
+function databaseUrl(database: string): string {
+  const url = new URL(services.postgres);
+  url.pathname = `/${database}`;
+  return url.href;
+}
+
+/** One statement on the server's own database (`services.postgres`), outside any transaction. */
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: services.postgres });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
