@@ -11,7 +11,7 @@
  * report gives the median of those ratios with a bootstrap confidence interval.
  *
  * Invariants, checked here (a violation is a problem of the run, not a result):
- * - S1 Groups do not hear each other: each has its own bench tables and its own Postgres NOTIFY or Redis channel
+ * - S1 Groups do not hear each other: each has its own Postgres database (or SQLite file) and its own NOTIFY or Redis channel
  *   (workers.ts). While one group storms, the other groups' workers receive no hint and swap in no build.
  * - S2 A storm starts with its group converged (every worker serves the group's last commit: the previous storm
  *   waited for it) and after `settleMs` without commits, so its first hint opens a new storm in the workers'
