@@ -11,8 +11,8 @@
  * report gives the median of those ratios with a bootstrap confidence interval.
  *
  * Invariants, checked here (a violation is a problem of the run, not a result):
- * - S1 Groups do not hear each other: each has its own Postgres database (or SQLite file) and its own NOTIFY or Redis channel
- *   (workers.ts). While one group storms, the other groups' workers receive no hint and swap in no build.
+ * - S1 Groups do not hear each other: each has its own Postgres database (or SQLite file) and its own NOTIFY or
+ *   Redis channel (workers.ts). While one group storms, the other groups' workers receive no hint and swap in no build.
  * - S2 A storm starts with its group converged (every worker serves the group's last commit: the previous storm
  *   waited for it) and after `settleMs` without commits, so its first hint opens a new storm in the workers'
  *   pacing, as the first commit of a real burst would.
