@@ -65,12 +65,26 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
   {
     // The storm's trade (issue 15): no rebuild at a storm's first hint, and fewer hints. Every isolated commit
     // pays stormQuietMs more (its propagation bound says so); a burst costs one rebuild at its end.
-    id: 'pg-notify-trailing', // TRAILING_GROUP
+    id: 'pg-notify-trailing',
     label: 'Postgres NOTIFY (push, leadingRebuild: false, 25 ms window)',
     db: 'postgres',
     mode: 'push',
     notify: true,
     redis: false,
+    propagation: true,
+    storm: true,
+    pushTarget: true,
+    reloaderOptions: { leadingRebuild: false },
+    windowMs: 25,
+    heldMs: 50,
+  },
+  {
+    id: 'redis-trailing',
+    label: 'Redis (push, Postgres store, leadingRebuild: false, 25 ms window)',
+    db: 'postgres',
+    mode: 'push',
+    notify: false,
+    redis: true,
     propagation: true,
     storm: true,
     pushTarget: true,
@@ -143,8 +157,10 @@ export const TWO_WORKER_GROUPS: readonly ChannelGroup[] = CHANNEL_GROUPS.filter(
   }),
 );
 
-/** The push group that trades an isolated commit's stormQuietMs for the storm (leadingRebuild: false). */
-export const TRAILING_GROUP = 'pg-notify-trailing';
+/** The push groups that trade an isolated commit's stormQuietMs for the storm (leadingRebuild: false). */
+export const TRAILING_GROUPS = CHANNEL_GROUPS.filter((g) => g.reloaderOptions?.leadingRebuild === false).map(
+  (g) => g.id,
+);
 
 /** The interval group whose storm commit rate a push storm is compared with (the writer is not slowed by it). */
 export const STORM_BASELINE = 'poll-1s';
