@@ -39,12 +39,12 @@
  * P8 Without a leading rebuild (`leading: false`, the `leadingRebuild` option), a rebuild a hint asked for waits
  *    for `quietMs` without a hint (the trailing edge, P3), and never longer than `maxMs` (plus P6's spread) after
  *    it became due (a newer version seen, no build running): a burst costs one rebuild at its end, and a long
- *    storm one per `maxMs` or so,
- *    instead of one at its first hint and a backoff after it. An isolated commit is served `quietMs` later
- *    than with the leading edge. P1 still applies (never sooner than `minMs` after the previous build), and a
- *    rebuild no hint asked for (a poll, a resync after a channel came back) is not held: it starts as in P1.
- *    The bench's storm measured why one would choose it: on 2 cores, 8 workers rebuilding at a storm's first
- *    hint took the writer's CPU (test/bench/report/storm.ts).
+ *    storm one per `maxMs` or so, instead of one at its first hint and a backoff after it. An isolated commit
+ *    is served `quietMs` later than with the leading edge. P1 still applies (never sooner than `minMs` after the
+ *    previous build), and a rebuild no hint asked for (a poll, a resync after a channel came back) is not held
+ *    unless a hint came within `quietMs`: it starts as in P1. The bench's storm measured why one would choose
+ *    it: on 2 cores, 8 workers rebuilding at a storm's first hint took the writer's CPU
+ *    (test/bench/report/storm.ts).
  */
 
 export interface PacingOptions {
