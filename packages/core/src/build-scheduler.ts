@@ -18,7 +18,7 @@ import { attempt, backoffDelay, unrefTimer } from './timing.js';
  * S4 Progress: while running with `target > served`, a build is in flight or one timer (retry or spacing) is
  *    pending, so every due version gets built without anyone calling in.
  * S5 A retry backoff only holds a retry of the version that failed: a higher target replaces it with at most
- *    the spacing delay (issue 13 item 4). Storm pacing (rebuild-pacing.ts, P1..P7) only delays rebuilds
+ *    the spacing delay (issue 13 item 4). Storm pacing (rebuild-pacing.ts, P1..P8) only delays rebuilds
  *    nobody waits for (push hints, polls), never the first build nor a version a caller waits for (`urgent`:
  *    its own commit, a request-mode check), so a writer is never held back by a storm.
  * S6 One way to wait: a waiter stays in `waiters` until it is settled, exactly once: 'served' as soon as
