@@ -11,6 +11,8 @@ interface Ticket {
   /** The app's request that handed this raw request to a build. */
   outer: FastifyRequest;
   state: typeof ROUTING | typeof MISSED | typeof ROUTED;
+  /** The build's route handler asked for the request id or logger while `dispatch` ran (the usual case). */
+  seen: boolean;
 }
 
 /**
@@ -18,6 +20,12 @@ interface Ticket {
  * app's request (for its id and logger) and whether the build's router matched.
  */
 export class Handover {
+  /**
+   * The ticket of the request being routed now: Fastify routes synchronously, so this serves the build's
+   * `genReqId`, `childLoggerFactory` and `defaultRoute` without a WeakMap entry per request.
+   */
+  private routing: Ticket | undefined;
+  /** Tickets of requests whose route runs after `dispatch` returned (an async constraint strategy). */
   private readonly tickets = new WeakMap<IncomingMessage, Ticket>();
   private nextId = 0;
 
@@ -27,20 +35,31 @@ export class Handover {
    * anything was written and the app can still answer its own 404.
    */
   dispatch(outer: FastifyRequest, route: () => void): boolean {
-    const ticket: Ticket = { outer, state: ROUTING };
-    this.tickets.set(outer.raw, ticket);
-    route();
-    if (ticket.state === MISSED) {
-      this.tickets.delete(outer.raw);
-      return false;
+    const ticket: Ticket = { outer, state: ROUTING, seen: false };
+    const previous = this.routing;
+    this.routing = ticket;
+    try {
+      route();
+    } finally {
+      this.routing = previous;
     }
+    if (ticket.state === MISSED) return false;
     ticket.state = ROUTED;
+    // Not handled yet (an async constraint strategy, or genReqId and childLoggerFactory both replaced in
+    // instanceOptions): keep the ticket for when the build's router gets there.
+    if (!ticket.seen) this.tickets.set(outer.raw, ticket);
     return true;
+  }
+
+  private ticketOf(req: IncomingMessage): Ticket | undefined {
+    const routing = this.routing;
+    if (routing !== undefined && routing.outer.raw === req) return routing;
+    return this.tickets.get(req);
   }
 
   /** The fresh instance's `routerOptions.defaultRoute`. */
   readonly defaultRoute = (req: IncomingMessage, res: ServerResponse): void => {
-    const ticket = this.tickets.get(req);
+    const ticket = this.ticketOf(req);
     if (ticket?.state === ROUTING) {
       ticket.state = MISSED;
       return;
@@ -61,7 +80,10 @@ export class Handover {
 
   /** The fresh instance's `genReqId`: the dynamic route sees the app's request id. */
   readonly genReqId = (req: IncomingMessage): string => {
-    return this.tickets.get(req)?.outer.id ?? `apphook-${++this.nextId}`;
+    const ticket = this.ticketOf(req);
+    if (ticket === undefined) return `apphook-${++this.nextId}`;
+    ticket.seen = true;
+    return ticket.outer.id;
   };
 
   /** The fresh instance's `childLoggerFactory`: `request.log` in a dynamic route is the app's request logger. */
@@ -69,8 +91,10 @@ export class Handover {
     this.loggerFor(req, options) ?? logger.child(bindings, options);
 
   loggerFor(req: IncomingMessage, options: object): FastifyBaseLogger | undefined {
-    const outer = this.tickets.get(req)?.outer;
-    if (!outer) return undefined;
+    const ticket = this.ticketOf(req);
+    if (ticket === undefined) return undefined;
+    ticket.seen = true;
+    const outer = ticket.outer;
     return Object.keys(options).length === 0 ? outer.log : outer.log.child({}, options);
   }
 }

@@ -28,6 +28,11 @@ interface LightRoute {
   handler: RouteHandlerMethod;
   schema: FastifySchema | undefined;
   hooks: Hook[];
+  preHandler: Hook[];
+  /** No hooks and no schema: the handler is called at once, without `run`'s async frame (most routes). */
+  direct: boolean;
+  /** The path declares parameters; without, `request.params` is a fresh `{}` without copying. */
+  params: boolean;
 }
 
 const NAME = 'apphook/fastify';
@@ -117,13 +122,17 @@ export class LightTable {
     if (typeof handler !== 'function') {
       throw new ApphookError('E_REBUILD', `[${NAME}] route ${String(method)} ${url} has no handler function`);
     }
+    const hooks = [...list(options.onRequest), ...list(options.preValidation)];
+    // preHandler runs after validation: kept apart.
+    const preHandler = list(options.preHandler);
     const route: LightRoute = {
       handler,
       schema: options.schema,
-      hooks: [...list(options.onRequest), ...list(options.preValidation)],
+      hooks,
+      preHandler,
+      direct: hooks.length === 0 && preHandler.length === 0 && !options.schema,
+      params: url.includes(':') || url.includes('*'),
     };
-    // preHandler runs after validation: kept apart by a marker position.
-    (route as LightRoute & { preHandler: Hook[] }).preHandler = list(options.preHandler);
     const methods = (Array.isArray(method) ? method : [method]).map((m) => m.toUpperCase());
     this.router.on(methods as never, url, () => {}, route);
   }
@@ -132,12 +141,55 @@ export class LightTable {
   serve(request: FastifyRequest, reply: FastifyReply, path: string): boolean {
     const found = this.router.find(request.method as never, path);
     if (!found) return false;
-    const route = found.store as LightRoute & { preHandler: Hook[] };
-    (request as { params: unknown }).params = { ...found.params };
-    void run(route, request, reply).catch((error: unknown) => {
-      if (!reply.sent) reply.send(error);
-    });
+    const route = found.store as LightRoute;
+    // A plain object, as before (find-my-way's has a null prototype).
+    (request as { params: unknown }).params = route.params ? { ...found.params } : {};
+    if (route.direct) callHandler(route, request, reply);
+    else
+      void run(route, request, reply).catch((error: unknown) => {
+        if (!reply.sent) reply.send(error);
+      });
     return true;
+  }
+}
+
+/**
+ * A route without hooks or schema: what `run` does for it (the handler's result or error is sent unless the
+ * handler sent already), without an async function and its two promises per request.
+ */
+function callHandler(route: LightRoute, request: FastifyRequest, reply: FastifyReply): void {
+  let result: unknown;
+  try {
+    result = (route.handler as (this: unknown, req: FastifyRequest, rep: FastifyReply) => unknown).call(
+      request.server,
+      request,
+      reply,
+    );
+    if (
+      result !== null &&
+      (typeof result === 'object' || typeof result === 'function') &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
+      (result as PromiseLike<unknown>).then(
+        (payload) => settle(reply, payload),
+        (error: unknown) => {
+          if (!reply.sent) reply.send(error);
+        },
+      );
+      return;
+    }
+  } catch (error) {
+    if (!reply.sent) reply.send(error);
+    return;
+  }
+  settle(reply, result);
+}
+
+function settle(reply: FastifyReply, payload: unknown): void {
+  try {
+    if (payload !== undefined && !reply.sent) reply.send(payload);
+  } catch (error) {
+    if (!reply.sent) reply.send(error);
   }
 }
 
@@ -150,11 +202,7 @@ function callHook(hook: Hook, request: FastifyRequest, reply: FastifyReply): Pro
   return Promise.resolve(hook(request, reply));
 }
 
-async function run(
-  route: LightRoute & { preHandler: Hook[] },
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<void> {
+async function run(route: LightRoute, request: FastifyRequest, reply: FastifyReply): Promise<void> {
   for (const hook of route.hooks) {
     await callHook(hook, request, reply);
     if (reply.sent) return;

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { fastifyBinding } from '@apphook/fastify';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { ConstraintStrategy, Handler, HTTPVersion } from 'find-my-way';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, deferred, harness, listen, routes } from './helpers.js';
 
@@ -163,6 +165,51 @@ describe('each build is a fresh Fastify instance', () => {
     expect(fromRoute?.reqId).toBe('app-1');
     expect(lines.filter((line) => line.msg === 'incoming request')).toHaveLength(1);
     await expect.poll(() => lines.filter((line) => line.msg === 'request completed').length).toBe(1);
+  });
+
+  it('gives the app request id to a route matched through an async constraint, and answers its misses with 404', async () => {
+    // An async strategy decides after the hand-over returned: the request's id and logger come from the ticket
+    // the hand-over keeps for it (the usual, synchronous case needs none).
+    const tenant = {
+      name: 'tenant',
+      mustMatchWhenDerived: true,
+      storage() {
+        const byTenant = new Map<string, Handler<HTTPVersion.V1>>();
+        return {
+          get: (value: string) => byTenant.get(value) ?? null,
+          set: (value: string, store: Handler<HTTPVersion.V1>) => {
+            byTenant.set(value, store);
+          },
+        };
+      },
+      deriveConstraint(req: IncomingMessage, _ctx: unknown, done: (error: null, value: string) => void) {
+        setImmediate(() => done(null, String(req.headers['x-tenant'])));
+      },
+      validate() {},
+    };
+    let ids = 0;
+    const binding = fastifyBinding({
+      // find-my-way's types only describe synchronous strategies.
+      instanceOptions: {
+        routerOptions: {
+          constraints: { tenant: tenant as unknown as ConstraintStrategy<HTTPVersion.V1, string> },
+        },
+      },
+      rebuildRoutes: () => async (dynamic) => {
+        dynamic.get('/who', { constraints: { tenant: 'a' } }, async (request) => ({ id: request.id }));
+      },
+    });
+    const server = app({ genReqId: () => `app-${++ids}` });
+    server.register(binding.plugin);
+    const base = await listen(server);
+    await harness(binding, cleanups).reloader.start();
+
+    const matched = await call(base, '/who', { headers: { 'x-tenant': 'a' } });
+    expect(matched.status).toBe(200);
+    expect(JSON.parse(matched.body)).toEqual({ id: 'app-1' });
+    const missed = await call(base, '/who', { headers: { 'x-tenant': 'b' } });
+    expect(missed.status).toBe(404);
+    expect(JSON.parse(missed.body)).toMatchObject({ message: 'Route GET:/who not found', statusCode: 404 });
   });
 
   it('registers the dynamic routes under the mount prefix, even when the first build ran before mounting', async () => {

@@ -228,7 +228,7 @@ function scaleSection(scale: ScaleResult): string {
     `Each binding in a process of its own, with an in-memory store (no database: this is the framework’s build). ${scale.rebuilds} rebuilds per size through the reloader; ` +
       'rebuild is `rebuildRoutes` plus the swap (the reload event’s duration). First and second request: one GET after the last swap, then another (lazy router compilation shows in the first). ' +
       'Heap: what the served build holds (heap after a full GC with the build served, less the heap before the first build). ' +
-      "Fastify appears twice: the default `routing: 'instance'` (a fresh Fastify instance per build) and `routing: 'light'` (a route table served by the app's request and reply; see the Fastify binding's README for what it gives up).",
+      "Fastify appears three times: the default `routing: 'instance'` (a fresh Fastify instance per build), the same with `instanceOptions: { exposeHeadRoutes: false }` (Fastify registers no HEAD twin per GET route; HEAD on a dynamic path then gets the app's 404), and `routing: 'light'` (a route table served by the app's request and reply; see the Fastify binding's README for what it gives up).",
     '',
     table(
       [
@@ -241,7 +241,11 @@ function scaleSection(scale: ScaleResult): string {
         'heap MB',
       ],
       scale.rows.map((r) => [
-        r.binding === 'fastify-light' ? "fastify, routing: 'light'" : r.binding,
+        r.binding === 'fastify-light'
+          ? "fastify, routing: 'light'"
+          : r.binding === 'fastify-nohead'
+            ? 'fastify, exposeHeadRoutes: false'
+            : r.binding,
         whole(r.routes),
         fixed(r.rebuildP50Ms, 2),
         fixed(r.rebuildMaxMs, 2),

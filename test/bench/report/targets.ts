@@ -224,6 +224,10 @@ function scaleTargets(scale: ScaleResult | undefined): Target[] {
     }
     const ratio = row.rebuildP50Ms / express.rebuildP50Ms;
     const met = ratio <= 2;
+    const noHead = scale.rows.find((r) => r.binding === 'fastify-nohead' && r.routes === size);
+    const withoutTwins = noHead
+      ? ` Without the HEAD twins (instanceOptions: { exposeHeadRoutes: false }, its row in section 5) the same rebuild took ${fixed(noHead.rebuildP50Ms / express.rebuildP50Ms, 2)} × Express's.`
+      : '';
     out.push({
       target: name,
       measured: `${fixed(ratio, 2)} × (${fixed(row.rebuildP50Ms, 0)} ms vs ${fixed(express.rebuildP50Ms, 0)} ms)`,
@@ -234,7 +238,7 @@ function scaleTargets(scale: ScaleResult | undefined): Target[] {
         : {
             note:
               binding === 'fastify'
-                ? "Fastify's own route registration: each route gets a context, a HEAD twin, compiled matchers and an avvio step (the quadratic preReady part is removed); routing: 'light' is the option that meets it, at the price listed in the Fastify README."
+                ? `Fastify's own registration of each route (a context, its hooks, a router entry) and the garbage collection of what it keeps, twice per GET route: Fastify registers a HEAD twin for each (the per-route avvio steps, preReady listeners and compiled router functions are batched or shared already).${withoutTwins} routing: 'light' meets it, at the price listed in the Fastify README.`
                 : 'the route table build itself (find-my-way insertion) on a loaded machine.',
           }),
     });

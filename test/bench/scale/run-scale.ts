@@ -8,7 +8,14 @@ import type { BindingName, ScaleChildConfig, ScaleRow } from './scale-child.js';
 
 const childPath = fileURLToPath(new URL('./scale-child.ts', import.meta.url));
 
-export const BINDINGS: readonly BindingName[] = ['express', 'fastify', 'fastify-light', 'koa', 'hono'];
+export const BINDINGS: readonly BindingName[] = [
+  'express',
+  'fastify',
+  'fastify-nohead',
+  'fastify-light',
+  'koa',
+  'hono',
+];
 
 export interface ScaleOptions {
   sizes: number[];
@@ -36,7 +43,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         const measured = await child.call<ScaleRow[]>('run', undefined, 300_000);
         for (const row of measured) {
           options.log(
-            `  ${binding.padEnd(8)} ${String(row.routes).padStart(6)} routes: rebuild p50 ${row.rebuildP50Ms} ms, first request ${row.firstRequestMs} ms, heap ${row.heapMb} MB`,
+            `  ${binding.padEnd(14)} ${String(row.routes).padStart(6)} routes: rebuild p50 ${row.rebuildP50Ms} ms, first request ${row.firstRequestMs} ms, heap ${row.heapMb} MB`,
           );
         }
         rows.push(...measured);

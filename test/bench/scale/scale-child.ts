@@ -11,7 +11,8 @@ import { type Binding, createReloader, memoryStore } from '@apphook/core';
 import { serveChild } from '../lib/child.js';
 import { distribution, round } from '../lib/stats.js';
 
-export type BindingName = 'express' | 'fastify' | 'fastify-light' | 'koa' | 'hono';
+/** `fastify-nohead`: the default routing with `instanceOptions: { exposeHeadRoutes: false }` (no HEAD twins). */
+export type BindingName = 'express' | 'fastify' | 'fastify-nohead' | 'fastify-light' | 'koa' | 'hono';
 
 export interface ScaleChildConfig {
   binding: BindingName;
@@ -65,11 +66,12 @@ async function mount(name: BindingName, rows: () => Row[]): Promise<Mounted> {
     app.use(binding.middleware);
     return listen(binding, http.createServer(app));
   }
-  if (name === 'fastify' || name === 'fastify-light') {
+  if (name === 'fastify' || name === 'fastify-nohead' || name === 'fastify-light') {
     const { default: Fastify } = await import('fastify');
     const { fastifyBinding } = await import('@apphook/fastify');
     const binding = fastifyBinding({
-      routing: name === 'fastify' ? 'instance' : 'light',
+      routing: name === 'fastify-light' ? 'light' : 'instance',
+      ...(name === 'fastify-nohead' ? { instanceOptions: { exposeHeadRoutes: false } } : {}),
       rebuildRoutes: () => {
         const snapshot = rows();
         return async (app) => {
