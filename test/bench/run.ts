@@ -155,8 +155,8 @@ const settings: BenchSettings = quick
         commits: 100,
         pauseMs: [20, 120],
         spacingMs: CORE_DEFAULT_SPACING_MS,
-        // 12 rounds of one storm per group (7 groups), each storm 300 commits (about 1 s at 300 commits/s; a
-        // round about 8.5 s with the convergence waits, the 1 s poll's most): about three minutes with the 56
+        // 12 rounds of one storm per group (two sets: 5 groups, then 3), each storm 300 commits (about 1 s at 300 commits/s; a
+        // round about 8.5 s with the convergence waits, the 1 s poll's most): about four minutes with the
         // workers' start on a quiet machine. Enough rounds for a confidence interval; storms long enough that
         // the workers' rebuild backoff reaches 400-800 ms in each.
         stormRounds: 12,
@@ -333,6 +333,22 @@ async function stormRounds(
   startTimeoutMs: number,
 ): Promise<void> {
   if (groups.length === 0 || settings.channels.stormCommits <= 0) return;
+  // One set after the other (stormSet in channels/groups.ts): each set's groups storm in the same rounds as its
+  // own baseline, and only one set's workers are alive at a time.
+  const sets = [...new Set(groups.map((g) => g.stormSet ?? 1))].sort((a, b) => a - b);
+  for (const set of sets) {
+    const members = groups.filter((g) => (g.stormSet ?? 1) === set);
+    if (sets.length > 1) log(`  storm set ${set}: ${members.map((g) => g.id).join(', ')}`);
+    await stormSet(members, channels, startTimeoutMs);
+  }
+}
+
+/** The storm rounds of one set of groups. */
+async function stormSet(
+  groups: ChannelGroup[],
+  channels: ChannelResult[],
+  startTimeoutMs: number,
+): Promise<void> {
   section = 'storm rounds';
   const t = performance.now();
   const run = await runStorms(groups, {
@@ -368,6 +384,7 @@ if (only.includes('channels')) {
     results.channels = channels;
     const groups = selectedGroups();
     for (const group of groups) {
+      if (!group.propagation && group.idle === false) continue; // a storm baseline only (poll-1s-2)
       if (group.db === 'postgres' && !postgres) {
         channels.push({ group, workers: 0, skipped: 'PostgreSQL is not reachable', reloaderErrors: {} });
         continue;

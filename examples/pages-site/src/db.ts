@@ -22,6 +22,8 @@ export interface DbConfig {
   notify?: boolean;
   /** Postgres: the store's `minNotifyIntervalMs` (one NOTIFY per window in a burst). @default the store's */
   minNotifyIntervalMs?: number;
+  /** Postgres and MySQL: the most connections the ORM's pool opens. @default 4 */
+  poolMax?: number;
 }
 
 export interface Database {
@@ -48,7 +50,11 @@ export async function openDatabase(config: DbConfig): Promise<Database> {
   } else if (config.kind === 'postgres') {
     const { MikroORM } = await import('@mikro-orm/postgresql');
     const { postgresStore } = await import('@apphook/postgresql');
-    orm = await MikroORM.init({ ...common, clientUrl: config.url, pool: { min: 0, max: 4 } });
+    orm = await MikroORM.init({
+      ...common,
+      clientUrl: config.url,
+      pool: { min: 0, max: config.poolMax ?? 4 },
+    });
     store = postgresStore(orm, {
       tableName: config.tokenTable,
       ...(config.notify === false
@@ -63,7 +69,11 @@ export async function openDatabase(config: DbConfig): Promise<Database> {
   } else {
     const { MikroORM } = await import('@mikro-orm/mysql');
     const { mysqlStore } = await import('@apphook/mysql');
-    orm = await MikroORM.init({ ...common, clientUrl: config.url, pool: { min: 0, max: 4 } });
+    orm = await MikroORM.init({
+      ...common,
+      clientUrl: config.url,
+      pool: { min: 0, max: config.poolMax ?? 4 },
+    });
     store = mysqlStore(orm, { tableName: config.tokenTable });
   }
   await store.ensureSchema();

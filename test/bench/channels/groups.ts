@@ -33,6 +33,14 @@ export interface ChannelGroup {
    */
   windowMs?: number;
   /**
+   * Storms run in sets, each with its own baseline (`stormBaseline`) storming in the same rounds: every group of a
+   * set has its workers alive at once, and one set of all groups would hold more connections than a default
+   * Postgres allows (each worker's pool has 2). @default 1
+   */
+  stormSet?: number;
+  /** This set's interval baseline: the push groups of its set are compared with its storms. */
+  stormBaseline?: true;
+  /**
    * What this group's options add by design to an isolated commit's propagation (with `leadingRebuild: false`:
    * `stormQuietMs`): its propagation bound is 20 ms + this + one rebuild.
    */
@@ -77,6 +85,7 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     reloaderOptions: { leadingRebuild: false },
     windowMs: 25,
     heldMs: 50,
+    stormSet: 2,
   },
   {
     id: 'redis-trailing',
@@ -91,6 +100,7 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     reloaderOptions: { leadingRebuild: false },
     windowMs: 25,
     heldMs: 50,
+    stormSet: 2,
   },
   {
     id: 'poll-100ms',
@@ -117,6 +127,23 @@ export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
     propagation: true,
     storm: true,
     pushTarget: false,
+    stormBaseline: true,
+  },
+  {
+    // The baseline of storm set 2 (the trailing groups): poll-1s again, storming in that set's rounds.
+    id: 'poll-1s-2',
+    label: 'Postgres polling 1 s (interval), storm set 2',
+    db: 'postgres',
+    mode: 'interval',
+    intervalMs: 1000,
+    notify: false,
+    redis: false,
+    propagation: false,
+    idle: false,
+    storm: true,
+    pushTarget: false,
+    stormSet: 2,
+    stormBaseline: true,
   },
   {
     id: 'sqlite-poll',
@@ -162,5 +189,8 @@ export const TRAILING_GROUPS = CHANNEL_GROUPS.filter((g) => g.reloaderOptions?.l
   (g) => g.id,
 );
 
-/** The interval group whose storm commit rate a push storm is compared with (the writer is not slowed by it). */
+/**
+ * The interval group whose storm commit rate a push storm is compared with (the writer is not slowed by it); each
+ * storm set has its own (`stormBaseline`), this is set 1's.
+ */
 export const STORM_BASELINE = 'poll-1s';

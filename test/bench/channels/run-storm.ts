@@ -133,6 +133,11 @@ interface Live {
 /** Quiet before every storm (S2): longer than the workers' stormQuietMs, so the storm starts a new one. */
 const SETTLE_MS = 250;
 
+/** The set's baseline: the group marked `stormBaseline` (STORM_BASELINE in a set of older groups). */
+function baselineOf<T extends { group: ChannelGroup }>(live: readonly T[]): T | undefined {
+  return live.find((l) => l.group.stormBaseline) ?? live.find((l) => l.group.id === STORM_BASELINE);
+}
+
 /**
  * Round `r`'s order: the groups rotated by r / 2, reversed in odd rounds, so that over the rounds each group
  * storms in each position and after two different groups.
@@ -193,11 +198,12 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
       options.log(`  round ${String(r + 1).padStart(2)}: ${roundLine(live, r)}`);
     }
 
-    const baseline = live.find((l) => l.group.id === STORM_BASELINE);
+    const baseline = baselineOf(live);
     for (const l of live) {
       const entry = run.groups.find((e) => e.group.id === l.group.id)!;
       entry.storm = summarize(l.rounds);
-      if (l.group.pushTarget && baseline) entry.storm.ratio = stormRatio(l.rounds, baseline.rounds);
+      if (l.group.pushTarget && baseline)
+        entry.storm.ratio = stormRatio(l.rounds, baseline.rounds, baseline.group.id);
       reloaderErrorsOf(l.workers, entry.reloaderErrors);
     }
     for (const [id, { hints, builds }] of heard) {
@@ -208,7 +214,7 @@ export async function runStorms(groups: readonly ChannelGroup[], options: StormO
     for (const l of live.filter((l) => l.group.pushTarget && baseline)) {
       const ratio = run.groups.find((e) => e.group.id === l.group.id)!.storm!.ratio!;
       options.log(
-        `  ${l.group.id.padEnd(12)} writer vs ${STORM_BASELINE}: median ratio ${ratio.median.toFixed(2)} [${ratio.ci.map((v) => v.toFixed(2)).join('–')}], min–max ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}, ${ratio.perRound.length} rounds`,
+        `  ${l.group.id.padEnd(12)} writer vs ${baseline!.group.id}: median ratio ${ratio.median.toFixed(2)} [${ratio.ci.map((v) => v.toFixed(2)).join('–')}], min–max ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}, ${ratio.perRound.length} rounds`,
       );
     }
   } finally {
@@ -278,7 +284,7 @@ async function storm(
 
 /** `pg-notify 310/s (0.97), redis 280/s (0.88), …`: a round's rates, and each push group's ratio to the baseline. */
 function roundLine(live: readonly Live[], r: number): string {
-  const base = live.find((l) => l.group.id === STORM_BASELINE)?.rounds[r];
+  const base = baselineOf(live)?.rounds[r];
   return roundOrder(live, r)
     .map((l) => {
       const s = l.rounds[r]!;
@@ -303,14 +309,18 @@ export function summarize(rounds: StormRound[]): StormResult {
 }
 
 /** Per round (the same index in both lists), `rounds`' commit rate over the baseline's. */
-export function stormRatio(rounds: readonly StormRound[], baseline: readonly StormRound[]): StormRatio {
+export function stormRatio(
+  rounds: readonly StormRound[],
+  baseline: readonly StormRound[],
+  baselineId = STORM_BASELINE,
+): StormRatio {
   const perRound = rounds.flatMap((s) => {
     const b = baseline.find((x) => x.round === s.round);
     return b ? [round(s.commitsPerSec / b.commitsPerSec, 4)] : [];
   });
   const ci = medianCI(perRound);
   return {
-    baseline: STORM_BASELINE,
+    baseline: baselineId,
     perRound,
     median: round(median(perRound), 4),
     ci: [round(ci[0], 4), round(ci[1], 4)],

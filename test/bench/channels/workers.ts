@@ -45,7 +45,9 @@ export async function startGroupWorkers(
       spawnWorker(
         {
           name: `${group.id} ${i + 1}`,
-          db: db.config,
+          // A worker needs at most two connections (a snapshot build and a read beside it): 7 storm groups of 8
+          // workers stay within a default Postgres' 100 connections with the LISTEN ones and the writers.
+          db: { ...db.config, poolMax: WORKER_POOL_MAX },
           scope: 'bench',
           mode: group.mode,
           ...(group.intervalMs ? { intervalMs: group.intervalMs } : {}),
@@ -71,6 +73,9 @@ export async function startGroupWorkers(
   }
   throw new Error(`${group.id}: a worker did not start: ${message}`);
 }
+
+/** Connections per worker's pool. */
+const WORKER_POOL_MAX = 2;
 
 /** The writer of `group` on `db`: its publish window (`windowMs`) on the channel the group listens to. */
 export function openGroupWriter(

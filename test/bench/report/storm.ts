@@ -68,7 +68,8 @@ function stormProse(s: BenchSettings['channels'], older: boolean): string {
     );
   }
   return (
-    `The workers of every storm group run at once (${s.workers} per group, each group on tables and a push channel of its own, so no group hears another’s writer: checked in every run). ` +
+    `The workers of every storm group of a set run at once (${s.workers} per group, each group on a database or file and a push channel of its own, so no group hears another’s writer: checked in every run). ` +
+    'Groups storm in sets, one set after the other, each set with its own interval baseline storming in the same rounds (set 2: the leadingRebuild: false groups against poll-1s-2), so that one set’s workers stay within a default Postgres’ 100 connections. ' +
     `${s.stormRounds} rounds; in each, one storm per group: that group’s writer commits ${whole(s.stormCommits)} page changes back to back (stopping after ${s.stormMaxMs / 1000} s if the machine is too busy to make them all), then waits until every worker serves the last one; storms start converged and after 250 ms without commits. ` +
     'The order of the groups rotates every round and reverses every other one, so drift on a shared machine lands on every group alike; a push group’s ratio is its commit rate over the baseline’s in the same round, and the verdict is the median of those ratios with a 95 % bootstrap confidence interval (met or missed only when the whole interval lies on one side of 0.80). ' +
     'Per storm: the writer’s commits/s; rebuilds per worker (builds swapped in) and token reads per worker from the first commit until convergence; convergence from the last commit until every worker served it (median over rounds, and the worst round). ' +
@@ -121,9 +122,19 @@ export function stormSection(channels: ChannelResult[], s: BenchSettings['channe
   ];
   const comparison = stormComparison(stormed);
   if (comparison) parts.push('', comparison);
-  const rounds = older ? '' : roundsTable(stormed);
-  if (rounds) parts.push('', rounds);
+  if (!older) {
+    for (const set of [...new Set(stormed.map((c) => c.group.stormSet ?? 1))].sort((a, b) => a - b)) {
+      const rounds = roundsTable(stormed.filter((c) => (c.group.stormSet ?? 1) === set));
+      if (rounds) parts.push('', rounds);
+    }
+  }
   return parts.join('\n');
+}
+
+/** The baseline a push group's storms were compared with: its set's (`ratio.baseline`). */
+function baselineFor(c: ChannelResult, channels: readonly ChannelResult[]): ChannelResult | undefined {
+  const id = c.storm?.ratio?.baseline ?? STORM_BASELINE;
+  return channels.find((x) => x.group.id === id);
 }
 
 function stormComparison(channels: ChannelResult[]): string {
@@ -132,12 +143,13 @@ function stormComparison(channels: ChannelResult[]): string {
   if (!baseline?.storm || rows.length === 0) return '';
   const older = baseline.storm.olderFormat;
   return [
-    `Push storms against the interval storm${older ? ' of the same run' : 's of the same rounds'} (${baseline.group.label}, whose workers rebuild at most once a second and so leave the writer alone):`,
+    `Push storms against the interval storm${older ? ' of the same run' : 's of the same rounds'} (${baseline.group.label}, whose workers rebuild at most once a second and so leave the writer alone; each storm set has its own):`,
     '',
     table(
       [
         'push channel',
-        `commit rate / ${STORM_BASELINE}’s, per round: median [95 % CI]`,
+        'baseline',
+        'commit rate / the baseline’s, per round: median [95 % CI]',
         'min–max',
         'rounds',
         `≥ ${fixed(RATIO_BOUND, 2)}`,
@@ -149,6 +161,7 @@ function stormComparison(channels: ChannelResult[]): string {
         const status = verdictAtLeast(r.ci, RATIO_BOUND);
         return [
           c.group.label,
+          r.baseline,
           `${fixed(r.median, 2)} ${ciText(r.ci)}`,
           `${fixed(r.min, 2)}–${fixed(r.max, 2)}`,
           String(r.perRound.length),
@@ -171,11 +184,16 @@ function roundsTable(channels: ChannelResult[]): string {
   if (measured.length === 0) return '';
   const push = measured.filter((c) => c.storm!.ratio);
   const count = Math.max(...measured.map((c) => c.storm!.rounds.length));
+  const set = measured[0]!.group.stormSet ?? 1;
   return [
-    'Round by round (writer commits/s; the number after a rate is the storm’s place in its round, from 1):',
+    `Round by round${set > 1 ? `, storm set ${set}` : ''} (writer commits/s; the number after a rate is the storm’s place in its round, from 1):`,
     '',
     table(
-      ['round', ...measured.map((c) => c.group.id), ...push.map((c) => `${c.group.id} / ${STORM_BASELINE}`)],
+      [
+        'round',
+        ...measured.map((c) => c.group.id),
+        ...push.map((c) => `${c.group.id} / ${c.storm!.ratio!.baseline}`),
+      ],
       Array.from({ length: count }, (_, r) => [
         String(r + 1),
         ...measured.map((c) => {
@@ -212,11 +230,12 @@ export function stormConvergenceTarget(c: ChannelResult, cores: number): Target 
 
 /** Push storms against the interval storms of the same rounds: a storm must not starve the writer. */
 export function stormTargets(channels: ChannelResult[] | undefined, machine: Machine): Target[] {
-  const baseline = channels?.find((c) => c.group.id === STORM_BASELINE)?.storm;
   const out: Target[] = [];
   for (const c of channels ?? []) {
     if (!c.group.pushTarget || !c.storm) continue;
-    const name = `storm: writer's commit rate in push ≥ 80 % of interval (${c.group.label} vs ${STORM_BASELINE})`;
+    const baselineId = c.storm.ratio?.baseline ?? STORM_BASELINE;
+    const baseline = baselineFor(c, channels ?? [])?.storm;
+    const name = `storm: writer's commit rate in push ≥ 80 % of interval (${c.group.label} vs ${baselineId})`;
     const r = c.storm.ratio;
     if (!baseline || !r) {
       out.push({
@@ -224,7 +243,7 @@ export function stormTargets(channels: ChannelResult[] | undefined, machine: Mac
         measured: '–',
         bound: '≥ 0.80',
         status: 'not measured',
-        note: `no interval storm (${STORM_BASELINE}) in this run`,
+        note: `no interval storm (${baselineId}) in this run`,
       });
       continue;
     }
@@ -263,6 +282,7 @@ export function stormTargets(channels: ChannelResult[] | undefined, machine: Mac
  * workers' work is close to the baseline's the rest is what every push commit costs the writer and the database.
  */
 function stormNote(c: ChannelResult, baseline: StormResult, machine: Machine): string {
+  const baselineId = c.storm?.ratio?.baseline ?? STORM_BASELINE;
   const s = c.storm!;
   const gapMs = median(s.rounds.map((x) => x.durationMs / x.commits));
   const rebuilds = s.rounds.flatMap((x) => x.rebuildsPerWorker);
@@ -276,13 +296,13 @@ function stormNote(c: ChannelResult, baseline: StormResult, machine: Machine): s
   const rate = perSec(s);
   const baseRate = perSec(baseline);
   if (c.group.reloaderOptions?.leadingRebuild === false) {
-    return `per storm each of ${c.workers} workers rebuilt ${span(rebuilds)} times and read the token ${span(reads)} times (median ${fixed(rate, 1)} rebuilds/s; ${STORM_BASELINE}: ${fixed(baseRate, 1)}/s): with leadingRebuild: false a storm shorter than maxRebuildIntervalMs costs one rebuild, after its last commit, so what is left is the hints (one per ${c.group.windowMs ?? 10} ms window) and the machine; measure on a quieter machine or with more rounds.`;
+    return `per storm each of ${c.workers} workers rebuilt ${span(rebuilds)} times and read the token ${span(reads)} times (median ${fixed(rate, 1)} rebuilds/s; ${baselineId}: ${fixed(baseRate, 1)}/s): with leadingRebuild: false a storm shorter than maxRebuildIntervalMs costs one rebuild, after its last commit, so what is left is the hints (one per ${c.group.windowMs ?? 10} ms window) and the machine; measure on a quieter machine or with more rounds.`;
   }
   const work =
-    `per storm each of ${c.workers} workers rebuilt ${span(rebuilds)} times and read the token ${span(reads)} times (median ${fixed(rate, 1)} rebuilds/s; ${STORM_BASELINE}: ${fixed(baseRate, 1)}/s), ` +
+    `per storm each of ${c.workers} workers rebuilt ${span(rebuilds)} times and read the token ${span(reads)} times (median ${fixed(rate, 1)} rebuilds/s; ${baselineId}: ${fixed(baseRate, 1)}/s), ` +
     `on ${c.workers > 2 ? 'the same two cores as the writer and the database' : 'the writer’s cores'}; rebuilds are paced (minRebuildIntervalMs, doubling up to maxRebuildIntervalMs while hints keep coming) and hints during a build cost no read`;
   if (rate > 3 * Math.max(baseRate, 0.5)) {
-    return `${work}, yet the workers still rebuilt ${fixed(rate / Math.max(baseRate, 0.5), 1)} times as often per second as ${STORM_BASELINE}'s: commits ${fixed(gapMs, 0)} ms apart (stormQuietMs: 50 ms) on a machine at load average ${fixed(machine.loadAverageStart, 1)} (${machine.cores} cores) let a starved worker's storm end and its backoff restart; on a quiet machine, check the reloader options in this run's notes.`;
+    return `${work}, yet the workers still rebuilt ${fixed(rate / Math.max(baseRate, 0.5), 1)} times as often per second as ${baselineId}'s: commits ${fixed(gapMs, 0)} ms apart (stormQuietMs: 50 ms) on a machine at load average ${fixed(machine.loadAverageStart, 1)} (${machine.cores} cores) let a starved worker's storm end and its backoff restart; on a quiet machine, check the reloader options in this run's notes.`;
   }
   const channel = c.group.notify ? 'NOTIFY' : 'PUBLISH';
   const option = c.group.notify ? 'minNotifyIntervalMs' : 'minPublishIntervalMs';
