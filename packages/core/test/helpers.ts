@@ -8,6 +8,7 @@ import {
   type TokenStore,
 } from '@apphook/core';
 
+import { expect, vi } from 'vitest';
 import { BuildScheduler } from '../src/build-scheduler.js';
 import type { PacingOptions } from '../src/rebuild-pacing.js';
 
@@ -175,4 +176,33 @@ export function recordingBinding() {
 /** Lets queued microtasks and promise chains settle without advancing fake time. */
 export async function flush(times = 20): Promise<void> {
   for (let i = 0; i < times; i++) await Promise.resolve();
+}
+
+/** Another process commits every `everyMs` for `forMs` (fake timers); a reloader on `store` hears each as a hint. */
+export async function commitStorm(store: ReturnType<typeof memoryStore>, everyMs: number, forMs: number) {
+  let last = 0;
+  for (let t = 0; t < forMs; t += everyMs) {
+    last = await store.bump(undefined, 'default');
+    await vi.advanceTimersByTimeAsync(everyMs);
+  }
+  return last;
+}
+
+/**
+ * `count` commits of this process's own (fake timers), one after the other: each must resolve after exactly one
+ * build of `buildMs`, never held back by storm pacing (S5).
+ */
+export async function expectOwnCommitsAtOnce(
+  store: ReturnType<typeof memoryStore>,
+  reloader: { markChanged(tx: MemoryTransaction): Promise<number> },
+  count: number,
+  buildMs: number,
+) {
+  for (let i = 1; i <= count; i++) {
+    const at = Date.now();
+    const commit = store.transaction((tx) => reloader.markChanged(tx));
+    await vi.advanceTimersByTimeAsync(buildMs);
+    await expect(commit).resolves.toBe(i);
+    expect(Date.now() - at).toBe(buildMs);
+  }
 }

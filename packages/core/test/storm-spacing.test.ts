@@ -1,6 +1,12 @@
 import { callbackBinding, createReloader, memoryStore } from '@apphook/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { controllableStore, deferred, recordingBinding } from './helpers.js';
+import {
+  commitStorm,
+  controllableStore,
+  deferred,
+  expectOwnCommitsAtOnce,
+  recordingBinding,
+} from './helpers.js';
 
 /**
  * Issue 15, storms: rebuilds are paced (rebuild-pacing.ts, P1..P4) so a burst of commits cannot keep every process
@@ -38,22 +44,12 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
     return { store, reloader, built };
   }
 
-  /** Another process commits every `everyMs` for `forMs`; this process hears each commit as a hint. */
-  async function storm(store: ReturnType<typeof memoryStore>, everyMs: number, forMs: number) {
-    let last = 0;
-    for (let t = 0; t < forMs; t += everyMs) {
-      last = await store.bump(undefined, 'default');
-      await vi.advanceTimersByTimeAsync(everyMs);
-    }
-    return last;
-  }
-
   /** Idle time before each build: from the end of the previous one to its start. */
   const gaps = (built: Array<{ at: number }>) => built.slice(1).map((b, i) => b.at - BUILD_MS - built[i]!.at);
 
   it('a burst: the spacing doubles from 100 ms to 1 s while hints keep coming (P2), a bounded number of rebuilds', async () => {
     const { store, reloader, built } = await started();
-    await storm(store, 2, 5000);
+    await commitStorm(store, 2, 5000);
     // The leading build, then 100, 200, 400, 800, 1000, 1000... ms apart: 8 in 5 s (back to back it would be ~450).
     expect(built.length).toBeLessThanOrEqual(9);
     const spaced = gaps(built);
@@ -65,7 +61,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
 
   it('the trailing rebuild starts at most stormQuietMs (50 ms) after the last hint (P3)', async () => {
     const { store, reloader, built } = await started();
-    const last = await storm(store, 2, 3000);
+    const last = await commitStorm(store, 2, 3000);
     const lastHintAt = Date.now() - 2;
     await vi.advanceTimersByTimeAsync(50 + 2 * BUILD_MS);
     expect(reloader.version).toBe(last);
@@ -77,7 +73,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
   it('converges within 100 ms + one rebuild after the last commit of a burst, whatever its length', async () => {
     for (const forMs of [30, 150, 700, 2500]) {
       const { store, reloader } = await started();
-      const last = await storm(store, 3, forMs);
+      const last = await commitStorm(store, 3, forMs);
       const end = Date.now() - 3;
       await vi.advanceTimersByTimeAsync(100 + BUILD_MS - 3);
       expect(reloader.version, `burst of ${forMs} ms`).toBe(last);
@@ -94,7 +90,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
     await vi.advanceTimersByTimeAsync(BUILD_MS);
     expect(reloader.version).toBe(1);
     expect(built[0]!.at - at).toBe(BUILD_MS);
-    await storm(store, 2, 2000);
+    await commitStorm(store, 2, 2000);
     // The storm reached the 1 s spacing: 1 s of silence ends it, and the next hint leads a new one.
     await vi.advanceTimersByTimeAsync(1000);
     at = Date.now();
@@ -107,7 +103,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
 
   it('a commit shortly after a storm is served by the trailing edge, within stormQuietMs (P3, P7)', async () => {
     const { store, reloader, built } = await started();
-    await storm(store, 2, 2000);
+    await commitStorm(store, 2, 2000);
     await vi.advanceTimersByTimeAsync(200); // a pause shorter than the storm's spacing: the storm may go on
     const at = Date.now();
     const v = await store.bump(undefined, 'default');
@@ -120,19 +116,13 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
 
   it("the writer's own commits are never held back: each resolves after one rebuild", async () => {
     const { store, reloader } = await started();
-    for (let i = 1; i <= 5; i++) {
-      const at = Date.now();
-      const commit = store.transaction((tx) => reloader.markChanged(tx));
-      await vi.advanceTimersByTimeAsync(BUILD_MS);
-      await expect(commit).resolves.toBe(i);
-      expect(Date.now() - at).toBe(BUILD_MS);
-    }
+    await expectOwnCommitsAtOnce(store, reloader, 5, BUILD_MS);
     await reloader.stop();
   });
 
   it('polls (interval mode) keep the plain spacing: no backoff without hints (P1)', async () => {
     const { store, reloader, built } = await started({ mode: 'interval', intervalMs: 20 });
-    await storm(store, 2, 2000);
+    await commitStorm(store, 2, 2000);
     const spaced = gaps(built);
     expect(built.length).toBeGreaterThanOrEqual(12);
     for (const gap of spaced) expect(gap).toBeLessThan(100 + 20 + 2 + 1);
@@ -141,7 +131,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
 
   it('negative control: maxRebuildIntervalMs = minRebuildIntervalMs turns the backoff off', async () => {
     const { store, reloader, built } = await started({ maxRebuildIntervalMs: 100 });
-    await storm(store, 2, 5000);
+    await commitStorm(store, 2, 5000);
     // Each rebuild waits 100 ms plus its spread (P6, up to half of it), not a doubling spacing.
     expect(built.length).toBeGreaterThanOrEqual(Math.floor(5000 / (100 * 1.5 + BUILD_MS + 2)));
     await reloader.stop();
@@ -149,7 +139,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
 
   it('minRebuildIntervalMs: 0 rebuilds back to back, as before', async () => {
     const { store, built } = await started({ minRebuildIntervalMs: 0, minHintIntervalMs: 0 });
-    await storm(store, 2, 200);
+    await commitStorm(store, 2, 200);
     expect(built.length).toBeGreaterThanOrEqual(Math.floor(200 / BUILD_MS) - 2);
   });
 });

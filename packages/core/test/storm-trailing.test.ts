@@ -1,5 +1,6 @@
 import { ApphookOptionError, callbackBinding, createReloader, memoryStore } from '@apphook/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { commitStorm, expectOwnCommitsAtOnce } from './helpers.js';
 
 /**
  * Issue 15, `leadingRebuild: false` (rebuild-pacing.ts P8): a rebuild a push hint asked for waits for the trailing
@@ -36,16 +37,6 @@ describe('leadingRebuild: false (P8)', () => {
     return { store, reloader, built };
   }
 
-  /** Another process commits every `everyMs` for `forMs`; this process hears each commit as a hint. */
-  async function storm(store: ReturnType<typeof memoryStore>, everyMs: number, forMs: number) {
-    let last = 0;
-    for (let t = 0; t < forMs; t += everyMs) {
-      last = await store.bump(undefined, 'default');
-      await vi.advanceTimersByTimeAsync(everyMs);
-    }
-    return last;
-  }
-
   it('an isolated commit is served stormQuietMs (50 ms) after its hint, not at once', async () => {
     const { store, reloader, built } = await started({ leadingRebuild: false });
     const at = Date.now();
@@ -62,7 +53,7 @@ describe('leadingRebuild: false (P8)', () => {
 
   it('a 700 ms burst costs one rebuild, at its end, and converges within 50 ms + one rebuild', async () => {
     const { store, reloader, built } = await started({ leadingRebuild: false });
-    const last = await storm(store, 3, 700);
+    const last = await commitStorm(store, 3, 700);
     const end = Date.now() - 3;
     expect(built).toEqual([]);
     await vi.advanceTimersByTimeAsync(50 + BUILD_MS);
@@ -75,7 +66,7 @@ describe('leadingRebuild: false (P8)', () => {
   it('negative control: with the leading edge (the default) the same burst rebuilds at its first hint and during it', async () => {
     const { store, reloader, built } = await started({});
     const start = Date.now();
-    await storm(store, 3, 700);
+    await commitStorm(store, 3, 700);
     expect(built[0]!.at - start).toBeLessThanOrEqual(1);
     expect(built.length).toBeGreaterThanOrEqual(3);
     await vi.advanceTimersByTimeAsync(50 + BUILD_MS);
@@ -84,7 +75,7 @@ describe('leadingRebuild: false (P8)', () => {
 
   it('a long storm rebuilds about once per maxRebuildIntervalMs (1 s, spread by up to half), not at every hint', async () => {
     const { store, reloader, built } = await started({ leadingRebuild: false });
-    const last = await storm(store, 2, 6000);
+    const last = await commitStorm(store, 2, 6000);
     expect(built.length).toBeGreaterThanOrEqual(4);
     expect(built.length).toBeLessThanOrEqual(6);
     const starts = built.map((b) => b.at);
@@ -100,13 +91,7 @@ describe('leadingRebuild: false (P8)', () => {
 
   it("the process's own commits are not held: each resolves after one rebuild", async () => {
     const { store, reloader } = await started({ leadingRebuild: false });
-    for (let i = 1; i <= 3; i++) {
-      const at = Date.now();
-      const commit = store.transaction((tx) => reloader.markChanged(tx));
-      await vi.advanceTimersByTimeAsync(BUILD_MS);
-      await expect(commit).resolves.toBe(i);
-      expect(Date.now() - at).toBe(BUILD_MS);
-    }
+    await expectOwnCommitsAtOnce(store, reloader, 3, BUILD_MS);
     await reloader.stop();
   });
 

@@ -1,22 +1,10 @@
-import { type Binding, createReloader, memoryStore } from '@apphook/core';
+import { createReloader, memoryStore } from '@apphook/core';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { honoBinding } from '../src/index.js';
+import { cleanups, started } from './started.js';
 import { listen } from './suite-app.js';
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function started(binding: Binding<unknown>) {
-  const store = memoryStore({ logger: false });
-  const reloader = createReloader({ store, binding, logger: false });
-  cleanups.push(() => reloader.stop());
-  await reloader.start();
-  return { store, reloader, change: () => store.transaction((tx) => reloader.markChanged(tx)) };
-}
 
 async function serve(fetch: (request: Request) => Response | Promise<Response>): Promise<string> {
   const server = await listen(fetch);

@@ -1,20 +1,7 @@
-import { type Binding, createReloader, memoryStore } from '@apphook/core';
 import { type Context, Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { honoBinding } from '../src/index.js';
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function started(binding: Binding<unknown>) {
-  const store = memoryStore({ logger: false });
-  const reloader = createReloader({ store, binding, logger: false });
-  cleanups.push(() => reloader.stop());
-  await reloader.start();
-  return { change: () => store.transaction((tx) => reloader.markChanged(tx)) };
-}
+import { started } from './started.js';
 
 const request = (path: string) => new Request(`http://localhost${path}`);
 

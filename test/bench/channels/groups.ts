@@ -47,61 +47,52 @@ export interface ChannelGroup {
   heldMs?: number;
 }
 
+const PG_NOTIFY: ChannelGroup = {
+  id: 'pg-notify',
+  label: 'Postgres NOTIFY (push)',
+  db: 'postgres',
+  mode: 'push',
+  notify: true,
+  redis: false,
+  propagation: true,
+  storm: true,
+  pushTarget: true,
+};
+
+const REDIS: ChannelGroup = {
+  id: 'redis',
+  label: 'Redis (push, Postgres store)',
+  db: 'postgres',
+  mode: 'push',
+  notify: false,
+  redis: true,
+  propagation: true,
+  storm: true,
+  pushTarget: true,
+};
+
+/**
+ * The storm's trade (issue 15) on a push group: no rebuild at a storm's first hint, and fewer hints (a 25 ms
+ * publish/NOTIFY window). Every isolated commit pays stormQuietMs more (its propagation bound says so); a burst
+ * costs one rebuild at its end. Storm set 2, against a baseline of its own.
+ */
+function trailing(group: ChannelGroup, label: string): ChannelGroup {
+  return {
+    ...group,
+    id: `${group.id}-trailing`,
+    label,
+    reloaderOptions: { leadingRebuild: false },
+    windowMs: 25,
+    heldMs: 50,
+    stormSet: 2,
+  };
+}
+
 export const CHANNEL_GROUPS: readonly ChannelGroup[] = [
-  {
-    id: 'pg-notify',
-    label: 'Postgres NOTIFY (push)',
-    db: 'postgres',
-    mode: 'push',
-    notify: true,
-    redis: false,
-    propagation: true,
-    storm: true,
-    pushTarget: true,
-  },
-  {
-    id: 'redis',
-    label: 'Redis (push, Postgres store)',
-    db: 'postgres',
-    mode: 'push',
-    notify: false,
-    redis: true,
-    propagation: true,
-    storm: true,
-    pushTarget: true,
-  },
-  {
-    // The storm's trade (issue 15): no rebuild at a storm's first hint, and fewer hints. Every isolated commit
-    // pays stormQuietMs more (its propagation bound says so); a burst costs one rebuild at its end.
-    id: 'pg-notify-trailing',
-    label: 'Postgres NOTIFY (push, leadingRebuild: false, 25 ms window)',
-    db: 'postgres',
-    mode: 'push',
-    notify: true,
-    redis: false,
-    propagation: true,
-    storm: true,
-    pushTarget: true,
-    reloaderOptions: { leadingRebuild: false },
-    windowMs: 25,
-    heldMs: 50,
-    stormSet: 2,
-  },
-  {
-    id: 'redis-trailing',
-    label: 'Redis (push, Postgres store, leadingRebuild: false, 25 ms window)',
-    db: 'postgres',
-    mode: 'push',
-    notify: false,
-    redis: true,
-    propagation: true,
-    storm: true,
-    pushTarget: true,
-    reloaderOptions: { leadingRebuild: false },
-    windowMs: 25,
-    heldMs: 50,
-    stormSet: 2,
-  },
+  PG_NOTIFY,
+  REDIS,
+  trailing(PG_NOTIFY, 'Postgres NOTIFY (push, leadingRebuild: false, 25 ms window)'),
+  trailing(REDIS, 'Redis (push, Postgres store, leadingRebuild: false, 25 ms window)'),
   {
     id: 'poll-100ms',
     label: 'Postgres polling 100 ms (interval)',
