@@ -155,9 +155,9 @@ const settings: BenchSettings = quick
         commits: 100,
         pauseMs: [20, 120],
         spacingMs: CORE_DEFAULT_SPACING_MS,
-        // 12 rounds of one storm per group (two sets: 5 groups, then 3), each storm 300 commits (about 1 s at 300 commits/s; a
-        // round about 8.5 s with the convergence waits, the 1 s poll's most): about four minutes with the
-        // workers' start on a quiet machine. Enough rounds for a confidence interval; storms long enough that
+        // 12 rounds of one storm per group (two sets: 5 groups, then 3), each storm 300 commits (about 1 s at
+        // 300 commits/s; a round about 8.5 s with the convergence waits, the 1 s poll's most): about four minutes
+        // with the workers' start on a quiet machine. Enough rounds for a confidence interval; storms long enough that
         // the workers' rebuild backoff reaches 400-800 ms in each.
         stormRounds: 12,
         stormCommits: 300,

@@ -45,8 +45,9 @@ export async function startGroupWorkers(
       spawnWorker(
         {
           name: `${group.id} ${i + 1}`,
-          // A worker needs at most two connections (a snapshot build and a read beside it): 7 storm groups of 8
-          // workers stay within a default Postgres' 100 connections with the LISTEN ones and the writers.
+          // A site worker's build holds two connections (the reloader's snapshot and the site's own read
+          // transaction): a storm set's workers (stormSet), their LISTEN connections and the writers then stay
+          // within a default Postgres' 100 connections.
           db: { ...db.config, poolMax: WORKER_POOL_MAX },
           scope: 'bench',
           mode: group.mode,
