@@ -78,9 +78,8 @@ export interface ReloaderOptions<R = unknown, Tx = unknown> {
    * it lasts) instead of one at its start and a backoff after it, which leaves the writer more CPU on a small
    * machine; every isolated commit reaches the other processes `stormQuietMs` later. Rebuilds a caller waits for
    * (this process's own commit, a check) are never held, those a poll or a resync found only when a hint came
-   * within `stormQuietMs`. Pair it with a
-   * wider `minPublishIntervalMs` (and the Postgres store's `minNotifyIntervalMs`), below `stormQuietMs`, for
-   * fewer wake-ups during a burst.
+   * within `stormQuietMs`. Pair it with a wider `minPublishIntervalMs` (and the Postgres store's
+   * `minNotifyIntervalMs`), below `stormQuietMs`, for fewer wake-ups during a burst.
    * @default true
    */
   leadingRebuild?: boolean;
