@@ -84,7 +84,8 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
   readonly entityWarning: ApphookError | undefined;
   /** The table name quoted for this platform, qualified with the ORM's schema when one is configured. */
   protected readonly table: string;
-  private readonly storeLogger: Logger;
+  /** Where the store logs problems it cannot report to a caller (`options.logger`). */
+  protected readonly logger: Logger;
   /** Reads, snapshots and snapshot functions of this store that have not settled yet (see `track`). */
   private readonly running = new Set<Promise<void>>();
 
@@ -108,7 +109,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     assertTableName(tableName, family.name);
     this.orm = orm;
     this.tableName = tableName;
-    this.storeLogger = createLogger(options?.logger);
+    this.logger = createLogger(options?.logger);
     // The entity lands in the ORM's configured schema (Postgres `schema` option): so must every statement.
     const schema = orm.config.getSchema(true);
     const platform = orm.em.getPlatform();
@@ -237,7 +238,7 @@ export abstract class SqlTokenStore implements TokenStore<EntityManager> {
     try {
       await raceTimeout(this.drained(), CLOSE_WAIT_MS, 'store.close() waited for queries still running');
     } catch {
-      this.storeLogger.warn(
+      this.logger.warn(
         `[${this.name}] close(): ${this.running.size} read(s) or readSnapshot function(s) (rebuildRoutes) still running ${CLOSE_WAIT_MS} ms after the store was closed; make rebuildRoutes stop when its signal aborts, or read through the snapshot's em, before you close the ORM`,
       );
     }

@@ -1,7 +1,6 @@
 import {
   ApphookError,
   ApphookOptionError,
-  createLogger,
   describeValue,
   type HintListener,
   type Subscription,
@@ -111,7 +110,7 @@ export class PostgresStore extends SqlTokenStore {
     this.coalescing = new NotifyCoalescing(
       minNotifyIntervalMs,
       (scope) => this.notifyAfterCommit(scope),
-      createLogger(options.logger),
+      this.logger,
       `channel "${this.channel}", table "${this.tableName}"`,
     );
     // Without a channel there is no native push: hide subscribe so reloaders default to polling.
