@@ -1,9 +1,12 @@
 import {
   type Binding,
+  callbackBinding,
+  createReloader,
   type HintListener,
   type MemoryTransaction,
   memoryStore,
   type RebuildContext,
+  type ReloaderOptions,
   type Subscription,
   type TokenStore,
 } from '@apphook/core';
@@ -205,4 +208,30 @@ export async function expectOwnCommitsAtOnce(
     await expect(commit).resolves.toBe(i);
     expect(Date.now() - at).toBe(buildMs);
   }
+}
+
+/**
+ * A started push reloader on a memory store whose every build takes `buildMs` (fake timers), with the builds
+ * after the first recorded: when each started and when it ended (`at`).
+ */
+export async function slowBuildReloader(
+  options: Partial<ReloaderOptions<unknown, MemoryTransaction>>,
+  buildMs: number,
+) {
+  const store = memoryStore({ logger: false });
+  const built: Array<{ version: number; startedAt: number; at: number }> = [];
+  const binding = callbackBinding({
+    rebuildRoutes: async ({ version }) => {
+      const startedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, buildMs));
+      built.push({ version, startedAt, at: Date.now() });
+      return { version };
+    },
+  });
+  const reloader = createReloader({ store, binding, mode: 'push', logger: false, ...options });
+  const starting = reloader.start();
+  await vi.advanceTimersByTimeAsync(buildMs);
+  await starting;
+  built.length = 0;
+  return { store, reloader, built };
 }

@@ -6,6 +6,7 @@ import {
   deferred,
   expectOwnCommitsAtOnce,
   recordingBinding,
+  slowBuildReloader,
 } from './helpers.js';
 
 /**
@@ -27,21 +28,7 @@ describe('storm pacing (minRebuildIntervalMs, maxRebuildIntervalMs, stormQuietMs
       minHintIntervalMs?: number;
     } = {},
   ) {
-    const store = memoryStore({ logger: false });
-    const built: Array<{ version: number; at: number }> = [];
-    const binding = callbackBinding({
-      rebuildRoutes: async ({ version }) => {
-        await new Promise((resolve) => setTimeout(resolve, BUILD_MS));
-        built.push({ version, at: Date.now() });
-        return { version };
-      },
-    });
-    const reloader = createReloader({ store, binding, mode: 'push', logger: false, ...options });
-    const starting = reloader.start();
-    await vi.advanceTimersByTimeAsync(BUILD_MS);
-    await starting;
-    built.length = 0;
-    return { store, reloader, built };
+    return slowBuildReloader(options, BUILD_MS);
   }
 
   /** Idle time before each build: from the end of the previous one to its start. */

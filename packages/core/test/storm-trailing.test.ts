@@ -1,6 +1,6 @@
 import { ApphookOptionError, callbackBinding, createReloader, memoryStore } from '@apphook/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { commitStorm, expectOwnCommitsAtOnce } from './helpers.js';
+import { commitStorm, expectOwnCommitsAtOnce, slowBuildReloader } from './helpers.js';
 
 /**
  * Issue 15, `leadingRebuild: false` (rebuild-pacing.ts P8): a rebuild a push hint asked for waits for the trailing
@@ -19,22 +19,9 @@ describe('leadingRebuild: false (P8)', () => {
     mode?: 'push' | 'interval';
     intervalMs?: number;
   }) {
-    const store = memoryStore({ logger: false });
-    const built: Array<{ version: number; at: number }> = [];
-    const binding = callbackBinding({
-      rebuildRoutes: async ({ version }) => {
-        await new Promise((resolve) => setTimeout(resolve, BUILD_MS));
-        built.push({ version, at: Date.now() - BUILD_MS });
-        return { version };
-      },
-    });
-    const reloader = createReloader({ store, binding, mode: 'push', logger: false, ...options });
-    const starting = reloader.start();
-    await vi.advanceTimersByTimeAsync(BUILD_MS);
-    await starting;
-    built.length = 0;
+    const started = await slowBuildReloader(options, BUILD_MS);
     await vi.advanceTimersByTimeAsync(2000); // a quiet spell: no storm, the spacing passed
-    return { store, reloader, built };
+    return started;
   }
 
   it('an isolated commit is served stormQuietMs (50 ms) after its hint, not at once', async () => {
@@ -46,8 +33,8 @@ describe('leadingRebuild: false (P8)', () => {
     await vi.advanceTimersByTimeAsync(1 + BUILD_MS + 1);
     expect(reloader.version).toBe(v);
     // The memory store delivers the hint a tick after the bump.
-    expect(built[0]!.at - at).toBeGreaterThanOrEqual(50);
-    expect(built[0]!.at - at).toBeLessThanOrEqual(51);
+    expect(built[0]!.startedAt - at).toBeGreaterThanOrEqual(50);
+    expect(built[0]!.startedAt - at).toBeLessThanOrEqual(51);
     await reloader.stop();
   });
 
@@ -59,7 +46,7 @@ describe('leadingRebuild: false (P8)', () => {
     await vi.advanceTimersByTimeAsync(50 + BUILD_MS);
     expect(reloader.version).toBe(last);
     expect(built).toHaveLength(1);
-    expect(built[0]!.at - end).toBeGreaterThanOrEqual(50);
+    expect(built[0]!.startedAt - end).toBeGreaterThanOrEqual(50);
     await reloader.stop();
   });
 
@@ -67,7 +54,7 @@ describe('leadingRebuild: false (P8)', () => {
     const { store, reloader, built } = await started({});
     const start = Date.now();
     await commitStorm(store, 3, 700);
-    expect(built[0]!.at - start).toBeLessThanOrEqual(1);
+    expect(built[0]!.startedAt - start).toBeLessThanOrEqual(1);
     expect(built.length).toBeGreaterThanOrEqual(3);
     await vi.advanceTimersByTimeAsync(50 + BUILD_MS);
     await reloader.stop();
@@ -78,7 +65,7 @@ describe('leadingRebuild: false (P8)', () => {
     const last = await commitStorm(store, 2, 6000);
     expect(built.length).toBeGreaterThanOrEqual(4);
     expect(built.length).toBeLessThanOrEqual(6);
-    const starts = built.map((b) => b.at);
+    const starts = built.map((b) => b.startedAt);
     for (let i = 1; i < starts.length; i++) {
       const gap = starts[i]! - (starts[i - 1]! + BUILD_MS); // from the end of the previous one
       expect(gap).toBeGreaterThanOrEqual(1000);
@@ -106,7 +93,7 @@ describe('leadingRebuild: false (P8)', () => {
     await vi.advanceTimersByTimeAsync(100 + 10 + BUILD_MS + 1); // the poll (100 ms + jitter up to 10 ms) and its build
     expect(reloader.version).toBe(v);
     // The build started as the poll's read returned, not stormQuietMs later.
-    expect(built[0]!.at - at).toBeLessThanOrEqual(111);
+    expect(built[0]!.startedAt - at).toBeLessThanOrEqual(111);
     await reloader.stop();
   });
 
